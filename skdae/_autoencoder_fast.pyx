@@ -1,0 +1,474 @@
+# Cython training engine of the denoising autoencoder.
+#
+# Python (``_autoencoder.py``) owns policy: validation, parameter mapping,
+# allocation of parameters and optimizer state, seeding, the epoch loop, early
+# stopping, printing and warnings. This module owns the arithmetic: one call to
+# ``_train_epoch`` runs every minibatch of an epoch with the GIL released.
+#
+# Notation (row-major, one minibatch of B rows):
+#   X~ (B, d) corrupted input, W (h, d) encoder weights (``components_``),
+#   V (h, d) decoder weights (V is W when tied), b (h,), c (d,)
+#   A = X~ W^T + b, H = s(A)                      (B, h)
+#   Z = H V + c, X^ = o(Z)                        (B, d)
+#   G_Z = dL/dZ / B                               (B, d)   (mean over the batch)
+#   G_A = (G_Z V^T) * s'(A)                       (B, h)
+#   dL/dV = H^T G_Z, dL/dW = G_A^T X~, tied: dL/dW = [H; G_A]^T [G_Z; X~]
+# The two halves of the tied gradient are one GEMM with K = 2B because the
+# buffers are laid out as M1 = [H; G_A] (2B, h) and M2 = [G_Z; X~] (2B, d).
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, expf, log1p, log1pf, tanh, tanhf, sqrt, fabs, isfinite
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+from libc.stdint cimport uint64_t
+
+import numpy as np
+
+from ._blas cimport _gemm
+from ._random cimport _next_u64, _uniform, _randint, _normal_pair
+
+# Codes shared with _autoencoder.py (Python maps strings to these).
+cdef enum:
+    ACT_SIGMOID = 0
+    ACT_TANH = 1
+    ACT_RELU = 2
+    ACT_IDENTITY = 3
+
+cdef enum:
+    LOSS_SQUARED = 0
+    LOSS_CROSS_ENTROPY = 1
+
+cdef enum:
+    NOISE_NONE = 0
+    NOISE_MASKING = 1
+    NOISE_GAUSSIAN = 2
+    NOISE_SALT_AND_PEPPER = 3
+
+cdef enum:
+    SOLVER_SGD = 0
+    SOLVER_ADAM = 1
+
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating _tanh(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating _sigmoid(floating z) noexcept nogil:
+    """Logistic function without overflow for large |z|."""
+    cdef floating e
+    if z >= 0:
+        return 1 / (1 + _exp(-z))
+    e = _exp(z)
+    return e / (1 + e)
+
+
+cdef inline floating _activate(floating a, int act) noexcept nogil:
+    if act == ACT_SIGMOID:
+        return _sigmoid(a)
+    elif act == ACT_TANH:
+        return _tanh(a)
+    elif act == ACT_RELU:
+        return a if a > 0 else 0
+    return a
+
+
+cdef inline floating _derivative_from_output(floating h, int act) noexcept nogil:
+    """s'(a) expressed through h = s(a)."""
+    if act == ACT_SIGMOID:
+        return h * (1 - h)
+    elif act == ACT_TANH:
+        return 1 - h * h
+    elif act == ACT_RELU:
+        return 1 if h > 0 else 0
+    return 1
+
+
+cdef inline double _loss_and_grad(
+    floating z, floating x, int loss, int out, floating *grad
+) noexcept nogil:
+    """Loss of one output unit from its pre-activation ``z`` against the clean
+    target ``x``; writes dL/dz to ``grad``.
+
+    Cross-entropy is computed from ``z`` in the stable form
+    ``max(z, 0) - x z + log(1 + exp(-|z|))``: no log(0), no overflow.
+    """
+    cdef floating e, p, diff
+    if loss == LOSS_CROSS_ENTROPY:
+        e = _exp(-fabs(z))
+        p = 1 / (1 + e) if z >= 0 else e / (1 + e)
+        grad[0] = p - x
+        return <double> ((z if z > 0 else 0) - x * z + _log1p(e))
+    if out == ACT_SIGMOID:
+        p = _sigmoid(z)
+        diff = p - x
+        grad[0] = diff * p * (1 - p)
+        return 0.5 * <double> diff * diff
+    diff = z - x
+    grad[0] = diff
+    return 0.5 * <double> diff * diff
+
+
+cdef void _corrupt_row(
+    const floating *x, floating *xt, Py_ssize_t d, int noise, double level,
+    const floating *low, const floating *high, uint64_t *state,
+) noexcept nogil:
+    """Write a corrupted copy of the row ``x`` into ``xt``."""
+    cdef Py_ssize_t k
+    cdef uint64_t r, thr
+    cdef double z0, z1
+    if noise == NOISE_MASKING:
+        # 32-bit uniforms, two per 64-bit draw: P(mask) = thr / 2**32 = level.
+        thr = <uint64_t> (level * 4294967296.0)
+        k = 0
+        while k + 1 < d:
+            r = _next_u64(state)
+            xt[k] = 0 if (r & 0xFFFFFFFFu) < thr else x[k]
+            xt[k + 1] = 0 if (r >> 32) < thr else x[k + 1]
+            k += 2
+        if k < d:
+            r = _next_u64(state)
+            xt[k] = 0 if (r & 0xFFFFFFFFu) < thr else x[k]
+    elif noise == NOISE_GAUSSIAN:
+        k = 0
+        while k + 1 < d:
+            _normal_pair(state, &z0, &z1)
+            xt[k] = x[k] + <floating> (level * z0)
+            xt[k + 1] = x[k + 1] + <floating> (level * z1)
+            k += 2
+        if k < d:
+            _normal_pair(state, &z0, &z1)
+            xt[k] = x[k] + <floating> (level * z0)
+    elif noise == NOISE_SALT_AND_PEPPER:
+        # low 32 bits decide whether to corrupt, bit 32 picks min or max.
+        thr = <uint64_t> (level * 4294967296.0)
+        for k in range(d):
+            r = _next_u64(state)
+            if (r & 0xFFFFFFFFu) < thr:
+                xt[k] = high[k] if (r >> 32) & 1 else low[k]
+            else:
+                xt[k] = x[k]
+    else:
+        memcpy(xt, x, d * sizeof(floating))
+
+
+cdef inline void _update(
+    floating *p, const floating *g, floating *s1, floating *s2, Py_ssize_t n,
+    int solver, floating lr, floating momentum, floating beta1, floating beta2,
+    floating eps, floating decay,
+) noexcept nogil:
+    """One optimizer step on ``n`` parameters ``p`` with gradient ``g``
+    (L2 ``decay * p`` added here). SGD: ``s1`` is the velocity. Adam: ``s1`` and
+    ``s2`` are the first and second moments and ``lr`` is the bias-corrected
+    step size."""
+    cdef Py_ssize_t i
+    cdef floating gi
+    if solver == SOLVER_ADAM:
+        for i in range(n):
+            gi = g[i] + decay * p[i]
+            s1[i] = beta1 * s1[i] + (1 - beta1) * gi
+            s2[i] = beta2 * s2[i] + (1 - beta2) * gi * gi
+            p[i] -= lr * s1[i] / (sqrt(s2[i]) + eps)
+    elif momentum != 0:
+        for i in range(n):
+            s1[i] = momentum * s1[i] - lr * (g[i] + decay * p[i])
+            p[i] += s1[i]
+    else:
+        for i in range(n):
+            p[i] -= lr * (g[i] + decay * p[i])
+
+
+def _seed_rng(uint64_t[::1] state, uint64_t seed):
+    """Fill the 4-word xoshiro256** ``state`` from ``seed`` with splitmix64."""
+    cdef int i
+    cdef uint64_t z
+    for i in range(4):
+        seed += 0x9E3779B97F4A7C15u
+        z = seed
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBu
+        state[i] = z ^ (z >> 31)
+
+
+def _corrupt(
+    const floating[:, ::1] X,
+    floating[:, ::1] out,
+    int noise,
+    double level,
+    const floating[::1] low,
+    const floating[::1] high,
+    uint64_t[::1] rng_state,
+):
+    """Corrupt every row of ``X`` into ``out`` with the engine's noise process.
+
+    The same routine the training loop applies to each minibatch; exposed for
+    tests and for displays of corrupted examples.
+    """
+    cdef Py_ssize_t i, n = X.shape[0], d = X.shape[1]
+    with nogil:
+        for i in range(n):
+            _corrupt_row(&X[i, 0], &out[i, 0], d, noise, level,
+                         &low[0], &high[0], &rng_state[0])
+
+
+def _bias_activation(floating[:, ::1] A, const floating[::1] bias, int act):
+    """In place ``A = act(A + bias)`` (bias broadcast over rows), fused in one pass."""
+    cdef Py_ssize_t i, j, n = A.shape[0], m = A.shape[1]
+    for i in prange(n, nogil=True, schedule="static"):
+        for j in range(m):
+            A[i, j] = _activate(A[i, j] + bias[j], act)
+
+
+def _reconstruction_loss_rows(
+    const floating[:, ::1] X,
+    floating[:, ::1] Z,
+    const floating[::1] c,
+    int loss,
+    int out,
+    double[::1] row_loss,
+):
+    """Per-row reconstruction loss of ``X`` from decoder pre-activations
+    ``Z + c`` (``Z`` is overwritten with scratch values).
+
+    ``row_loss[i] = sum_k loss(Z[i, k] + c[k], X[i, k])``, with the same
+    numerically stable formulas the training loop uses.
+    """
+    cdef Py_ssize_t i, k, n = X.shape[0], d = X.shape[1]
+    cdef double acc
+    for i in prange(n, nogil=True, schedule="static"):
+        acc = 0
+        for k in range(d):
+            acc = acc + _loss_and_grad(Z[i, k] + c[k], X[i, k], loss, out, &Z[i, k])
+        row_loss[i] = acc
+
+
+def _train_epoch(
+    const floating[:, ::1] X,
+    Py_ssize_t[::1] order,
+    floating[:, ::1] W,
+    floating[:, ::1] V,
+    floating[::1] b,
+    floating[::1] c,
+    list state1,
+    list state2,
+    const floating[::1] noise_low,
+    const floating[::1] noise_high,
+    uint64_t[::1] rng_state,
+    *,
+    Py_ssize_t batch_size,
+    bint tied,
+    int activation,
+    int output,
+    int loss,
+    int noise,
+    double noise_level,
+    int solver,
+    double learning_rate,
+    double momentum,
+    double beta1,
+    double beta2,
+    double epsilon,
+    double alpha,
+    long adam_t,
+    bint shuffle,
+):
+    """Run one epoch of minibatch training in place.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous, read-only OK
+        Clean training data; the loss always compares with these rows.
+    order : ndarray of shape (n_samples,), dtype intp
+        Row order; shuffled in place (Fisher-Yates) when ``shuffle``.
+    W, V : ndarray of shape (n_hidden, n_features)
+        Encoder and decoder weights, updated in place. ``V`` is ignored (pass
+        ``W``) when ``tied``.
+    b, c : ndarray of shape (n_hidden,) and (n_features,)
+        Hidden and visible biases, updated in place.
+    state1, state2 : list of ndarray
+        Optimizer state shaped like ``[W, V, b, c]`` (``V`` entry present even
+        when tied, then unused): SGD velocity in ``state1`` (only read when
+        ``momentum > 0``), Adam first and second moments.
+    noise_low, noise_high : ndarray of shape (n_features,)
+        Values salt-and-pepper noise writes (per-feature minimum and maximum).
+    rng_state : ndarray of shape (4,), dtype uint64
+        Engine random state, advanced in place.
+    batch_size, tied, activation, output, loss, noise, noise_level, solver, \
+learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
+        Hyperparameters already validated and mapped to codes by Python.
+
+    Returns
+    -------
+    loss_sum : float
+        Sum over the rows of the epoch of each row's reconstruction loss,
+        computed with the weights as they were for that row's minibatch.
+    adam_t : int
+        Adam step counter after the epoch.
+    n_seen : int
+        Rows processed; smaller than ``n_samples`` only if the loss became
+        non-finite, in which case training stopped at that minibatch.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], h = W.shape[0]
+    cdef Py_ssize_t start, bsz, r, j, k, i, tmp
+    cdef Py_ssize_t n_seen = 0
+    cdef double loss_sum = 0, batch_loss
+    cdef floating inv_b, g, step
+    cdef floating lr = <floating> learning_rate
+    cdef floating mom = <floating> momentum
+    cdef floating b1 = <floating> beta1, b2 = <floating> beta2
+    cdef floating eps = <floating> epsilon, decay = <floating> alpha
+    cdef floating *M1
+    cdef floating *M2
+    cdef floating *gW
+    cdef floating *gV
+    cdef floating *gb
+    cdef floating *gc
+    cdef floating *Wp = &W[0, 0]
+    cdef floating *Vp = &V[0, 0] if not tied else &W[0, 0]
+    cdef floating[:, ::1] s1W = state1[0], s1V = state1[1], s2W = state2[0], s2V = state2[1]
+    cdef floating[::1] s1b = state1[2], s1c = state1[3], s2b = state2[2], s2c = state2[3]
+    cdef floating *p_s1W = &s1W[0, 0] if s1W.shape[0] > 0 else NULL
+    cdef floating *p_s1V = &s1V[0, 0] if s1V.shape[0] > 0 else NULL
+    cdef floating *p_s2W = &s2W[0, 0] if s2W.shape[0] > 0 else NULL
+    cdef floating *p_s2V = &s2V[0, 0] if s2V.shape[0] > 0 else NULL
+    cdef floating *p_s1b = &s1b[0] if s1b.shape[0] > 0 else NULL
+    cdef floating *p_s1c = &s1c[0] if s1c.shape[0] > 0 else NULL
+    cdef floating *p_s2b = &s2b[0] if s2b.shape[0] > 0 else NULL
+    cdef floating *p_s2c = &s2c[0] if s2c.shape[0] > 0 else NULL
+    cdef bint fused_sgd = solver == SOLVER_SGD and momentum == 0
+    cdef uint64_t *rs = &rng_state[0]
+    cdef int ih = <int> h, id_ = <int> d, ib
+
+    if n == 0:
+        return 0.0, adam_t, 0
+    batch_size = min(batch_size, n)
+    M1 = <floating *> malloc(2 * batch_size * h * sizeof(floating))
+    M2 = <floating *> malloc(2 * batch_size * d * sizeof(floating))
+    gb = <floating *> malloc(h * sizeof(floating))
+    gc = <floating *> malloc(d * sizeof(floating))
+    # Weight-gradient buffers are needed unless plain SGD fuses the update
+    # into the GEMM (beta = 1 - lr * alpha accumulates straight into W).
+    gW = NULL
+    gV = NULL
+    if not fused_sgd:
+        gW = <floating *> malloc(h * d * sizeof(floating))
+        if not tied:
+            gV = <floating *> malloc(h * d * sizeof(floating))
+    if (M1 == NULL or M2 == NULL or gb == NULL or gc == NULL
+            or (not fused_sgd and (gW == NULL or (not tied and gV == NULL)))):
+        free(M1); free(M2); free(gb); free(gc); free(gW); free(gV)
+        raise MemoryError("could not allocate the training work buffers")
+
+    with nogil:
+        if shuffle:
+            for i in range(n - 1, 0, -1):
+                j = _randint(rs, i + 1)
+                tmp = order[i]
+                order[i] = order[j]
+                order[j] = tmp
+
+        start = 0
+        while start < n:
+            bsz = min(batch_size, n - start)
+            ib = <int> bsz
+            inv_b = <floating> 1.0 / <floating> bsz
+            # M1 = [H; G_A] (2 bsz, h), M2 = [G_Z; X~] (2 bsz, d): the second
+            # halves start right after the first bsz rows.
+            # 1. gather and corrupt the encoder input into the bottom of M2
+            for r in range(bsz):
+                _corrupt_row(&X[order[start + r], 0], M2 + (bsz + r) * d, d,
+                             noise, noise_level, &noise_low[0], &noise_high[0], rs)
+            # 2. A = X~ W^T, then H = s(A + b) in place (top of M1)
+            _gemm(False, True, ib, ih, id_, <floating> 1, M2 + bsz * d, id_,
+                  Wp, id_, <floating> 0, M1, ih)
+            for r in range(bsz):
+                for j in range(h):
+                    M1[r * h + j] = _activate(M1[r * h + j] + b[j], activation)
+            # 3. Z = H V (top of M2)
+            _gemm(False, False, ib, id_, ih, <floating> 1, M1, ih, Vp, id_,
+                  <floating> 0, M2, id_)
+            # 4. loss against the clean rows, G_Z = dL/dZ / bsz, gc = sum G_Z
+            memset(gc, 0, d * sizeof(floating))
+            batch_loss = 0
+            for r in range(bsz):
+                for k in range(d):
+                    batch_loss += _loss_and_grad(
+                        M2[r * d + k] + c[k], X[order[start + r], k], loss, output, &g)
+                    g = g * inv_b
+                    M2[r * d + k] = g
+                    gc[k] += g
+            if not isfinite(batch_loss):
+                break
+            loss_sum += batch_loss
+            # 5. G_H = G_Z V^T (bottom of M1)
+            _gemm(False, True, ib, ih, id_, <floating> 1, M2, id_, Vp, id_,
+                  <floating> 0, M1 + bsz * h, ih)
+            # 6. G_A = G_H * s'(A), gb = sum G_A
+            memset(gb, 0, h * sizeof(floating))
+            for r in range(bsz):
+                for j in range(h):
+                    g = M1[(bsz + r) * h + j] * _derivative_from_output(
+                        M1[r * h + j], activation)
+                    M1[(bsz + r) * h + j] = g
+                    gb[j] += g
+            # 7. weight gradients and updates
+            if solver == SOLVER_ADAM:
+                adam_t += 1
+                step = <floating> (learning_rate * sqrt(1 - beta2 ** adam_t)
+                                   / (1 - beta1 ** adam_t))
+            else:
+                step = lr
+            if tied:
+                if fused_sgd:
+                    # W = (1 - lr alpha) W - lr [H; G_A]^T [G_Z; X~]
+                    _gemm(True, False, ih, id_, 2 * ib, -lr, M1, ih, M2, id_,
+                          1 - lr * decay, Wp, id_)
+                else:
+                    _gemm(True, False, ih, id_, 2 * ib, <floating> 1, M1, ih,
+                          M2, id_, <floating> 0, gW, id_)
+                    _update(Wp, gW, p_s1W, p_s2W, h * d, solver, step, mom,
+                            b1, b2, eps, decay)
+            else:
+                if fused_sgd:
+                    _gemm(True, False, ih, id_, ib, -lr, M1, ih, M2, id_,
+                          1 - lr * decay, Vp, id_)
+                    _gemm(True, False, ih, id_, ib, -lr, M1 + bsz * h, ih,
+                          M2 + bsz * d, id_, 1 - lr * decay, Wp, id_)
+                else:
+                    _gemm(True, False, ih, id_, ib, <floating> 1, M1, ih, M2, id_,
+                          <floating> 0, gV, id_)
+                    _gemm(True, False, ih, id_, ib, <floating> 1, M1 + bsz * h, ih,
+                          M2 + bsz * d, id_, <floating> 0, gW, id_)
+                    _update(Vp, gV, p_s1V, p_s2V, h * d, solver, step, mom,
+                            b1, b2, eps, decay)
+                    _update(Wp, gW, p_s1W, p_s2W, h * d, solver, step, mom,
+                            b1, b2, eps, decay)
+            _update(&b[0], gb, p_s1b, p_s2b, h, solver, step, mom, b1, b2, eps, 0)
+            _update(&c[0], gc, p_s1c, p_s2c, d, solver, step, mom, b1, b2, eps, 0)
+            start += bsz
+            n_seen = start
+
+    free(M1)
+    free(M2)
+    free(gb)
+    free(gc)
+    free(gW)
+    free(gV)
+    return loss_sum, adam_t, n_seen

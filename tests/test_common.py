@@ -1,0 +1,46 @@
+"""scikit-learn's estimator checks, with no expected failures."""
+
+import pytest
+from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdae import DenoisingAutoencoder
+
+# Small, fast instances (scikit-learn keeps the same kind in INIT_PARAMS).
+ESTIMATORS = [
+    DenoisingAutoencoder(n_components=8, max_iter=5, batch_size=16),
+    DenoisingAutoencoder(
+        n_components=8, max_iter=5, batch_size=16, tied_weights=False,
+        activation="tanh", solver="sgd", learning_rate=0.01, momentum=0.9,
+        corruption="gaussian", corruption_level=0.1,
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+# Checks scikit-learn runs on its own transformers but does not yield from
+# parametrize_with_checks: set_output, feature names, parameter validation.
+EXTRA_CHECKS = [
+    "check_set_output_transform",
+    "check_set_output_transform_pandas",
+    "check_global_output_transform_pandas",
+    "check_transformer_get_feature_names_out",
+    "check_transformer_get_feature_names_out_pandas",
+    "check_param_validation",
+    "check_estimators_partial_fit_n_features",
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("check_name", EXTRA_CHECKS)
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["tied", "untied"])
+def test_extra_sklearn_checks(estimator, check_name):
+    if "pandas" in check_name:
+        pytest.importorskip("pandas")
+    check = getattr(estimator_checks, check_name)
+    check(type(estimator).__name__, estimator)
