@@ -1,0 +1,555 @@
+"""Tests of DenoisingAutoencoder: the math, the engine and the estimator API."""
+
+import io
+import pickle
+import re
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skdae import DenoisingAutoencoder
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+ACTIVATIONS = {
+    "sigmoid": (_sigmoid, lambda h: h * (1 - h)),
+    "tanh": (np.tanh, lambda h: 1 - h**2),
+    "relu": (lambda a: np.maximum(a, 0), lambda h: (h > 0).astype(h.dtype)),
+}
+
+# (loss, output activation): every supported combination.
+LOSS_OUTPUTS = [
+    ("squared_error", "identity"),
+    ("squared_error", "sigmoid"),
+    ("cross_entropy", "sigmoid"),
+]
+
+
+def _numpy_row_loss(X, Z, loss, output):
+    if loss == "cross_entropy":
+        P = _sigmoid(Z)
+        return -(X * np.log(P) + (1 - X) * np.log(1 - P)).sum(axis=1)
+    Xhat = _sigmoid(Z) if output == "sigmoid" else Z
+    return 0.5 * ((Xhat - X) ** 2).sum(axis=1)
+
+
+def _numpy_epoch(X, W, V, b, c, *, activation, loss, output, batch_size, lr,
+                 alpha=0.0, solver="sgd", beta1=0.9, beta2=0.999, eps=1e-8):
+    """Reference: one epoch of the engine's math, corruption and shuffle off.
+
+    ``V`` is None when tied. Returns the updated parameters and the summed loss.
+    """
+    act, dact = ACTIVATIONS[activation]
+    tied = V is None
+    params = {"W": W.copy(), "b": b.copy(), "c": c.copy()}
+    if not tied:
+        params["V"] = V.copy()
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v2 = {k: np.zeros_like(v) for k, v in params.items()}
+    t = 0
+    total = 0.0
+    for start in range(0, X.shape[0], batch_size):
+        Xb = X[start:start + batch_size]
+        B = Xb.shape[0]
+        Wc = params["W"]
+        Vd = Wc if tied else params["V"]
+        H = act(Xb @ Wc.T + params["b"])
+        Z = H @ Vd + params["c"]
+        total += _numpy_row_loss(Xb, Z, loss, output).sum()
+        if loss == "cross_entropy":
+            G = _sigmoid(Z) - Xb
+        elif output == "sigmoid":
+            P = _sigmoid(Z)
+            G = (P - Xb) * P * (1 - P)
+        else:
+            G = Z - Xb
+        G /= B
+        GA = (G @ Vd.T) * dact(H)
+        grads = {"b": GA.sum(0), "c": G.sum(0)}
+        if tied:
+            grads["W"] = GA.T @ Xb + H.T @ G + alpha * Wc
+        else:
+            grads["W"] = GA.T @ Xb + alpha * Wc
+            grads["V"] = H.T @ G + alpha * params["V"]
+        t += 1
+        for k, g in grads.items():
+            if solver == "sgd":
+                params[k] = params[k] - lr * g
+            else:
+                m[k] = beta1 * m[k] + (1 - beta1) * g
+                v2[k] = beta2 * v2[k] + (1 - beta2) * g * g
+                step = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+                params[k] = params[k] - step * m[k] / (np.sqrt(v2[k]) + eps)
+    return params, total
+
+
+def _set_params(dae, rng, scale=0.5):
+    """Overwrite the fitted parameters in place with random values."""
+    for name in ("components_", "decoder_components_", "intercept_hidden_",
+                 "intercept_visible_"):
+        if hasattr(dae, name):
+            arr = getattr(dae, name)
+            arr[...] = rng.uniform(-scale, scale, size=arr.shape)
+    for buf in dae._state1 + dae._state2:
+        buf[...] = 0
+    dae._adam_t = 0
+
+
+def _mean_loss(dae, X):
+    return -dae.score(X) + dae._penalty()
+
+
+# --------------------------------------------------------------------------- #
+# The math
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("loss, output", LOSS_OUTPUTS)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["fused-sgd", "momentum"])
+def test_engine_gradient_matches_finite_differences(loss, output, activation, tied, momentum):
+    # One full-batch SGD step with learning_rate=1 from zero velocity moves the
+    # parameters by exactly minus the gradient the engine computed (the fused
+    # GEMM update for momentum=0, the separate gradient buffer otherwise).
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0.05, 0.95, size=(7, 5))
+    dae = DenoisingAutoencoder(
+        n_components=4, activation=activation, loss=loss, output_activation=output,
+        tied_weights=tied, corruption=None, solver="sgd", learning_rate=1.0,
+        momentum=momentum, alpha=0.1, batch_size=7, shuffle=False, random_state=0,
+    )
+    dae.partial_fit(X)
+    _set_params(dae, rng)
+    names = ["components_", "intercept_hidden_", "intercept_visible_"]
+    if not tied:
+        names.append("decoder_components_")
+    before = {k: getattr(dae, k).copy() for k in names}
+    probe = clone(dae).partial_fit(X)  # same shapes, used for the loss
+    for k in names:
+        getattr(probe, k)[...] = before[k]
+    dae.partial_fit(X)
+    eps = 1e-6
+    for k in names:
+        analytic = before[k] - getattr(dae, k)
+        numeric = np.empty_like(analytic)
+        arr = getattr(probe, k)
+        for idx in np.ndindex(arr.shape):
+            orig = arr[idx]
+            arr[idx] = orig + eps
+            plus = _mean_loss(probe, X)
+            arr[idx] = orig - eps
+            minus = _mean_loss(probe, X)
+            arr[idx] = orig
+            numeric[idx] = (plus - minus) / (2 * eps)
+        assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8, err_msg=k)
+
+
+@pytest.mark.parametrize("loss, output", LOSS_OUTPUTS)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver):
+    rng = np.random.RandomState(1)
+    X = rng.uniform(0, 1, size=(23, 6))  # 23 = 3 full batches of 7 + one of 2
+    lr = 0.05 if solver == "sgd" else 0.01
+    dae = DenoisingAutoencoder(
+        n_components=9, activation=activation, loss=loss, output_activation=output,
+        tied_weights=tied, corruption=None, solver=solver, learning_rate=lr,
+        alpha=0.01, batch_size=7, shuffle=False, random_state=0,
+    )
+    dae.partial_fit(X)
+    _set_params(dae, rng)
+    W, b, c = dae.components_.copy(), dae.intercept_hidden_.copy(), dae.intercept_visible_.copy()
+    V = None if tied else dae.decoder_components_.copy()
+    expected, total = _numpy_epoch(
+        X, W, V, b, c, activation=activation, loss=loss, output=output,
+        batch_size=7, lr=lr, alpha=0.01, solver=solver,
+    )
+    dae.partial_fit(X)
+    assert_allclose(dae.components_, expected["W"], rtol=0, atol=1e-10)
+    assert_allclose(dae.intercept_hidden_, expected["b"], rtol=0, atol=1e-10)
+    assert_allclose(dae.intercept_visible_, expected["c"], rtol=0, atol=1e-10)
+    if not tied:
+        assert_allclose(dae.decoder_components_, expected["V"], rtol=0, atol=1e-10)
+    # loss_ is the mean of the per-batch losses plus the L2 term at epoch end
+    assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=1e-10)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("loss, output", LOSS_OUTPUTS)
+@pytest.mark.parametrize("tied", [True, False])
+def test_transform_and_inverse_transform_match_hand_computation(activation, loss, output, tied, digits):
+    X = digits[0][:200]
+    dae = DenoisingAutoencoder(
+        n_components=20, activation=activation, loss=loss, output_activation=output,
+        tied_weights=tied, max_iter=2, random_state=0,
+    ).fit(X)
+    act = ACTIVATIONS[activation][0]
+    H = act(X @ dae.components_.T + dae.intercept_hidden_)
+    assert_allclose(dae.transform(X), H, rtol=1e-12, atol=1e-12)
+    Vd = dae.components_ if tied else dae.decoder_components_
+    Z = H @ Vd + dae.intercept_visible_
+    Xhat = _sigmoid(Z) if output == "sigmoid" else Z
+    assert_allclose(dae.inverse_transform(H), Xhat, rtol=1e-12, atol=1e-12)
+    assert_allclose(dae.score_samples(X), -_numpy_row_loss(X, Z, loss, output), rtol=1e-10)
+
+
+def test_tied_weights_decoder_is_transpose_of_encoder(digits):
+    # Tied: reconstruction uses components_ itself; an untied model whose
+    # decoder is set to the same matrix gives identical outputs.
+    X = digits[0][:100]
+    tied = DenoisingAutoencoder(n_components=10, max_iter=2, random_state=0).fit(X)
+    untied = DenoisingAutoencoder(n_components=10, max_iter=1, tied_weights=False,
+                                  random_state=0).fit(X)
+    untied.components_[...] = tied.components_
+    untied.decoder_components_[...] = tied.components_
+    untied.intercept_hidden_[...] = tied.intercept_hidden_
+    untied.intercept_visible_[...] = tied.intercept_visible_
+    H = tied.transform(X)
+    assert_array_equal(untied.inverse_transform(H), tied.inverse_transform(H))
+    assert not hasattr(tied, "decoder_components_")
+
+
+def test_cross_entropy_is_finite_for_extreme_preactivations():
+    X = np.array([[0.0, 1.0, 0.5]])
+    dae = DenoisingAutoencoder(n_components=2, loss="cross_entropy", max_iter=1,
+                               random_state=0).fit(X)
+    dae.components_[...] = 1e4
+    scores = dae.score_samples(X)
+    assert np.isfinite(scores).all()
+
+
+# --------------------------------------------------------------------------- #
+# Corruption
+# --------------------------------------------------------------------------- #
+def _fitted(X, **params):
+    return DenoisingAutoencoder(n_components=3, max_iter=1, random_state=0, **params).fit(X)
+
+
+@pytest.mark.parametrize("level", [0.1, 0.25, 0.5])
+def test_masking_noise_zeroes_expected_fraction(level):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0.5, 1.0, size=(500, 101))  # no zeros before corruption
+    dae = _fitted(X, corruption="masking", corruption_level=level)
+    Xt = dae._corrupt(X, random_state=0)
+    n = X.size
+    zeroed = np.count_nonzero(Xt == 0)
+    # binomial(n, level): a 5-sigma band
+    assert abs(zeroed - n * level) < 5 * np.sqrt(n * level * (1 - level))
+    kept = Xt != 0
+    assert_array_equal(Xt[kept], X[kept])
+
+
+def test_gaussian_noise_has_requested_standard_deviation():
+    X = np.zeros((400, 250))
+    dae = _fitted(X, corruption="gaussian", corruption_level=0.3)
+    noise = dae._corrupt(X, random_state=0) - X
+    assert abs(noise.mean()) < 5 * 0.3 / np.sqrt(noise.size)
+    assert noise.std() == pytest.approx(0.3, rel=0.01)
+
+
+def test_salt_and_pepper_sets_fraction_to_feature_extremes():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2.0, 3.0, size=(300, 40))
+    dae = _fitted(X, corruption="salt_and_pepper", corruption_level=0.2)
+    Xt = dae._corrupt(X, random_state=1)
+    changed = Xt != X
+    assert abs(changed.mean() - 0.2) < 0.02
+    lo = np.broadcast_to(dae.data_min_, X.shape)[changed]
+    hi = np.broadcast_to(dae.data_max_, X.shape)[changed]
+    assert np.all((Xt[changed] == lo) | (Xt[changed] == hi))
+    assert abs(np.mean(Xt[changed] == hi) - 0.5) < 0.05
+
+
+def test_salt_and_pepper_uses_zero_and_one_with_cross_entropy():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0.2, 0.8, size=(200, 30))
+    dae = _fitted(X, loss="cross_entropy", corruption="salt_and_pepper", corruption_level=0.3)
+    Xt = dae._corrupt(X, random_state=0)
+    changed = Xt != X
+    assert set(np.unique(Xt[changed])) == {0.0, 1.0}
+
+
+def test_corruption_never_touches_the_loss_target(digits):
+    # With every input masked the encoder sees only zeros, so the best the
+    # decoder can do is the mean of the *clean* targets. Were the targets
+    # corrupted too, it would learn to output zeros.
+    X = digits[0]
+    dae = DenoisingAutoencoder(
+        n_components=8, loss="cross_entropy", corruption="masking",
+        corruption_level=1.0, solver="adam", learning_rate=0.05,
+        batch_size=X.shape[0], max_iter=200, tol=0.0, random_state=0,
+    ).fit(X)
+    recon = dae.inverse_transform(dae.transform(np.zeros((1, X.shape[1]))))[0]
+    assert_allclose(recon, X.mean(axis=0), atol=0.005)
+
+
+def test_noise_is_fresh_every_minibatch_and_reproducible(digits):
+    X = digits[0][:64]
+    kw = dict(n_components=5, corruption="masking", corruption_level=0.5, max_iter=1)
+    a = DenoisingAutoencoder(random_state=0, **kw).fit(X)
+    b = DenoisingAutoencoder(random_state=0, **kw).fit(X)
+    assert_array_equal(a.components_, b.components_)
+    # Two corruptions drawn from one generator state differ.
+    t1 = a._corrupt(X, random_state=0)
+    t2 = a._corrupt(X, random_state=1)
+    assert np.any(t1 != t2)
+
+
+# --------------------------------------------------------------------------- #
+# Training behaviour
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("solver, lr", [("adam", 1e-3), ("sgd", 0.1)])
+@pytest.mark.parametrize("corruption", [None, "masking", "gaussian", "salt_and_pepper"])
+def test_loss_falls_on_digits(digits, solver, lr, corruption):
+    X = digits[0]
+    dae = DenoisingAutoencoder(
+        n_components=32, loss="cross_entropy", corruption=corruption,
+        corruption_level=0.1 if corruption == "gaussian" else 0.25,
+        solver=solver, learning_rate=lr, max_iter=10, random_state=0,
+    ).fit(X)
+    assert dae.loss_curve_[-1] < 0.8 * dae.loss_curve_[0]
+    assert dae.n_iter_ == 10 and dae.t_ == 10 * X.shape[0]
+
+
+def test_overcomplete_layer_trains(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(n_components=200, loss="cross_entropy", max_iter=5,
+                               random_state=0).fit(X)
+    assert dae.components_.shape == (200, 64)
+    assert dae.transform(X).shape == (X.shape[0], 200)
+    assert dae.loss_curve_[-1] < dae.loss_curve_[0]
+
+
+def test_float32_and_float64_fits_agree(digits):
+    X = digits[0]
+    kw = dict(n_components=16, loss="cross_entropy", max_iter=3, random_state=0)
+    d64 = DenoisingAutoencoder(**kw).fit(X)
+    d32 = DenoisingAutoencoder(**kw).fit(X.astype(np.float32))
+    assert d32.components_.dtype == np.float32
+    assert d32.transform(X.astype(np.float32)).dtype == np.float32
+    assert d32.inverse_transform(d32.transform(X.astype(np.float32))).dtype == np.float32
+    assert_allclose(d32.components_, d64.components_, atol=1e-3)
+    assert_allclose(d32.loss_curve_, d64.loss_curve_, rtol=1e-4)
+
+
+def test_same_random_state_gives_identical_weights(digits):
+    X = digits[0]
+    kw = dict(n_components=16, max_iter=3, corruption="masking")
+    a = DenoisingAutoencoder(random_state=42, **kw).fit(X)
+    b = DenoisingAutoencoder(random_state=42, **kw).fit(X)
+    c = DenoisingAutoencoder(random_state=43, **kw).fit(X)
+    assert_array_equal(a.components_, b.components_)
+    assert_array_equal(a.loss_curve_, b.loss_curve_)
+    assert not np.array_equal(a.components_, c.components_)
+
+
+def test_pickle_round_trip_gives_identical_transform(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(n_components=16, max_iter=2, random_state=0).fit(X)
+    clone_ = pickle.loads(pickle.dumps(dae))
+    assert_array_equal(clone_.transform(X), dae.transform(X))
+    # and it keeps training from the same state
+    assert_array_equal(clone_.partial_fit(X).components_, dae.partial_fit(X).components_)
+
+
+def test_partial_fit_returns_self_and_runs_one_epoch(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(n_components=8, random_state=0)
+    assert dae.partial_fit(X[:500]) is dae
+    assert dae.partial_fit(X[500:]) is dae
+    assert dae.n_iter_ == 2 and dae.t_ == X.shape[0]
+    assert len(dae.loss_curve_) == 2
+
+
+def test_partial_fit_after_float32_fit_keeps_float32(digits):
+    X = digits[0].astype(np.float32)
+    dae = DenoisingAutoencoder(n_components=8, max_iter=1, random_state=0).fit(X)
+    dae.partial_fit(X.astype(np.float64))
+    assert dae.components_.dtype == np.float32
+
+
+def test_warm_start_continues_from_previous_solution(digits):
+    X = digits[0]
+    kw = dict(n_components=8, max_iter=2, shuffle=False, corruption=None, random_state=0)
+    warm = DenoisingAutoencoder(warm_start=True, **kw).fit(X)
+    W = warm.components_.copy()
+    warm.fit(X)
+    assert warm.n_iter_ == 4
+    assert not np.array_equal(W, warm.components_)
+    cold = DenoisingAutoencoder(**kw).fit(X)
+    cold.fit(X)
+    assert cold.n_iter_ == 2
+
+
+def test_early_stopping_restores_best_weights(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(
+        n_components=16, loss="cross_entropy", early_stopping=True,
+        validation_fraction=0.2, n_iter_no_change=2, tol=0.0, max_iter=40,
+        solver="sgd", learning_rate=2.0, random_state=0,
+    ).fit(X)
+    assert dae.best_loss_ is None
+    assert len(dae.validation_scores_) == dae.n_iter_
+    assert dae.best_validation_score_ == max(dae.validation_scores_)
+    # The restored weights reproduce the best validation score on the same
+    # split, which fit draws from the random stream after the initialisation.
+    from sklearn.model_selection import train_test_split
+    ref_rng = np.random.RandomState(0)
+    DenoisingAutoencoder(n_components=16)._initialize(X.shape[1], X.dtype, ref_rng)
+    _, X_val = train_test_split(X, test_size=0.2, random_state=ref_rng)
+    assert dae.score(X_val) == pytest.approx(dae.best_validation_score_, rel=1e-12)
+    assert dae.validation_scores_[-1] < dae.best_validation_score_
+
+
+def test_early_stopping_rejected_in_partial_fit(digits):
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        DenoisingAutoencoder(early_stopping=True).partial_fit(digits[0])
+
+
+def test_tol_stops_training_before_max_iter(digits):
+    dae = DenoisingAutoencoder(n_components=8, tol=1e3, n_iter_no_change=2,
+                               max_iter=50, random_state=0).fit(digits[0])
+    # the first epoch improves on +inf; then 3 epochs (> n_iter_no_change)
+    # without an improvement of tol
+    assert dae.n_iter_ == 4
+
+
+def test_convergence_warning_at_max_iter(digits):
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        DenoisingAutoencoder(n_components=8, max_iter=2, random_state=0).fit(digits[0])
+
+
+def test_verbose_prints_one_line_per_epoch(digits):
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        DenoisingAutoencoder(n_components=8, max_iter=3, verbose=1, random_state=0).fit(digits[0])
+    lines = [l for l in buf.getvalue().splitlines() if l.startswith("Iteration")]
+    assert len(lines) == 3
+    assert re.fullmatch(r"Iteration 1, loss = [0-9.]+, time = [0-9.]+s", lines[0])
+
+
+def test_feature_names_out(digits):
+    dae = DenoisingAutoencoder(n_components=3, max_iter=1, random_state=0).fit(digits[0])
+    assert list(dae.get_feature_names_out()) == [
+        "denoisingautoencoder0", "denoisingautoencoder1", "denoisingautoencoder2"]
+
+
+def test_pipeline_grid_search_on_digits_reaches_093_accuracy(digits):
+    X, y = digits
+    pipe = Pipeline([
+        ("dae", DenoisingAutoencoder(loss="cross_entropy", max_iter=10, random_state=0)),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ])
+    grid = GridSearchCV(
+        pipe, {"dae__corruption_level": [0.0, 0.25], "dae__n_components": [64, 128]},
+        cv=3, n_jobs=1,
+    ).fit(X, y)
+    assert grid.best_score_ >= 0.93
+
+
+def test_grid_search_on_reconstruction_score_alone(digits):
+    X = digits[0]
+    grid = GridSearchCV(
+        DenoisingAutoencoder(loss="cross_entropy", max_iter=5, random_state=0),
+        {"n_components": [4, 32]}, cv=2,
+    ).fit(X)
+    assert grid.best_params_ == {"n_components": 32}
+
+
+# --------------------------------------------------------------------------- #
+# Bad input gets a clear error
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nan_or_inf_in_fit_is_rejected(value, digits):
+    X = digits[0].copy()
+    X[3, 4] = value
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        DenoisingAutoencoder().fit(X)
+
+
+@pytest.mark.parametrize("method", ["transform", "score", "score_samples", "partial_fit"])
+def test_wrong_number_of_features_is_rejected(method, digits):
+    dae = DenoisingAutoencoder(n_components=4, max_iter=1, random_state=0).fit(digits[0])
+    with pytest.raises(ValueError, match="X has 10 features, but DenoisingAutoencoder is expecting 64"):
+        getattr(dae, method)(digits[0][:, :10])
+
+
+def test_inverse_transform_rejects_wrong_code_width(digits):
+    dae = DenoisingAutoencoder(n_components=4, max_iter=1, random_state=0).fit(digits[0])
+    with pytest.raises(ValueError, match="n_components=4"):
+        dae.inverse_transform(np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("method", ["fit", "score"])
+def test_cross_entropy_rejects_values_outside_unit_interval(method, digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(loss="cross_entropy", n_components=4, max_iter=1, random_state=0)
+    if method == "score":
+        dae.fit(X)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler.*loss='squared_error'"):
+        getattr(dae, method)(X * 16)
+
+
+def test_empty_input_is_rejected():
+    with pytest.raises(ValueError, match="0 sample"):
+        DenoisingAutoencoder().fit(np.empty((0, 5)))
+
+
+def test_sparse_input_is_rejected_with_a_clear_error(digits):
+    with pytest.raises(TypeError, match="Sparse data was passed.*dense data is required"):
+        DenoisingAutoencoder().fit(sp.csr_matrix(digits[0]))
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_components": 0}, "n_components"),
+    ({"activation": "softmax"}, "activation"),
+    ({"corruption": "dropout"}, "corruption"),
+    ({"learning_rate": -1.0}, "learning_rate"),
+    ({"momentum": 1.5}, "momentum"),
+    ({"solver": "lbfgs"}, "solver"),
+])
+def test_invalid_parameters_raise_invalid_parameter_error(params, match, digits):
+    with pytest.raises(InvalidParameterError, match=match):
+        DenoisingAutoencoder(**params).fit(digits[0])
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"corruption": "masking", "corruption_level": 1.5}, "must lie in \\[0, 1\\]"),
+    ({"loss": "cross_entropy", "output_activation": "identity"}, "requires a sigmoid output"),
+])
+def test_inconsistent_parameters_are_explained(params, match, digits):
+    with pytest.raises(ValueError, match=match):
+        DenoisingAutoencoder(**params).fit(digits[0])
+
+
+def test_divergence_raises_and_keeps_last_finite_weights():
+    rng = np.random.RandomState(0)
+    X = rng.normal(scale=50.0, size=(200, 20))
+    dae = DenoisingAutoencoder(n_components=30, solver="sgd", learning_rate=5.0,
+                               activation="relu", max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match=r"diverged.*learning_rate=5\.0"):
+        dae.fit(X)
+    for arr in (dae.components_, dae.intercept_hidden_, dae.intercept_visible_):
+        assert np.isfinite(arr).all()
+    assert np.isfinite(dae.transform(X)).all()
