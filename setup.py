@@ -3,8 +3,10 @@
 Metadata lives in ``pyproject.toml``; this file only declares the compiled
 modules. Environment switches:
 
-``SKDAE_OPENMP=1``
-    compile with OpenMP so the row-parallel kernels (``prange``) use threads.
+``SKDAE_OPENMP=0`` / ``SKDAE_OPENMP=1``
+    build without / with OpenMP. The default is on for Linux (GCC or Clang
+    with libgomp/libomp) and off elsewhere. Without OpenMP the engine runs
+    one thread and leaves the parallelism to the BLAS library.
 ``SKDAE_CYTHON_DEBUG=1``
     turn bounds checking and wraparound back on, for a debugging test run.
 """
@@ -16,7 +18,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-OPENMP = os.environ.get("SKDAE_OPENMP", "0") == "1"
+OPENMP = os.environ.get("SKDAE_OPENMP", "1" if sys.platform.startswith("linux") else "0") == "1"
 DEBUG = os.environ.get("SKDAE_CYTHON_DEBUG", "0") == "1"
 
 compile_args = ["-O3"] if sys.platform != "win32" else ["/O2"]

@@ -4,8 +4,10 @@
 # seeding, the epoch loop, early stopping, printing, warnings); the arithmetic
 # runs in ``_autoencoder_fast.pyx``.
 
+import os
 import time
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,10 +22,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
 
 from ._autoencoder_fast import (
     _bias_activation,
     _corrupt,
+    _openmp_max_threads,
     _reconstruction_loss_rows,
     _seed_rng,
     _train_epoch,
@@ -37,6 +41,32 @@ _SOLVERS = {"sgd": 0, "adam": 1}
 
 # Rows per chunk when scoring, so memory stays bounded on large inputs.
 _SCORE_CHUNK_ROWS = 4096
+
+_THREADPOOL_CONTROLLER = None
+
+# The multi-threaded engine synchronises its threads three times per
+# minibatch; below this many flops per minibatch (10 * batch * d * h) the
+# synchronisation costs more than the second core gives.
+_MIN_FLOPS_PER_THREADED_BATCH = 2.5e7
+
+
+def _engine_threads(batch_size, n_features, n_components):
+    """Engine threads for a problem size, and the context to run an epoch in.
+
+    The engine's threads are OpenMP threads (``OMP_NUM_THREADS`` and
+    threadpoolctl's limits apply). With more than one, each runs
+    single-threaded BLAS on its block of at least 16 hidden units, so BLAS is
+    limited to one thread for the duration of the epoch: no
+    oversubscription. With one, the products are left to the BLAS library's
+    own threads.
+    """
+    global _THREADPOOL_CONTROLLER
+    n_threads = max(1, min(_openmp_max_threads(), os.cpu_count() or 1, n_components // 16))
+    if n_threads == 1 or 10.0 * batch_size * n_features * n_components < _MIN_FLOPS_PER_THREADED_BATCH:
+        return 1, nullcontext()
+    if _THREADPOOL_CONTROLLER is None:
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _init_bound(activation, n_features, n_components):
@@ -549,11 +579,15 @@ default="masking"
         for _ in range(n_epochs):
             tic = time.perf_counter()
             snapshot = self._snapshot()
-            loss_sum, adam_t, n_seen = _train_epoch(
-                X, order, W, V, self.intercept_hidden_, self.intercept_visible_,
-                self._state1, self._state2, noise_low, noise_high, self._rng_state,
-                adam_t=self._adam_t, **engine_params,
-            )
+            n_threads, blas_limit = _engine_threads(
+                min(self.batch_size, X.shape[0]), X.shape[1], self.n_components)
+            with blas_limit:
+                loss_sum, adam_t, n_seen = _train_epoch(
+                    X, order, W, V, self.intercept_hidden_, self.intercept_visible_,
+                    self._state1, self._state2, noise_low, noise_high,
+                    self._rng_state, adam_t=self._adam_t, n_threads=n_threads,
+                    **engine_params,
+                )
             self._adam_t = adam_t
             if n_seen < X.shape[0] or not all(
                 np.isfinite(a).all() for a in self._parameters()[:4]

@@ -25,6 +25,17 @@ from libc.stdint cimport uint64_t
 
 import numpy as np
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int skdae_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int skdae_omp_max_threads(void) { return 1; }
+    #endif
+    """
+    int skdae_omp_max_threads() noexcept nogil
+
 from ._blas cimport _gemm
 from ._random cimport _next_u64, _uniform, _randint, _normal_pair
 
@@ -195,6 +206,12 @@ cdef inline void _update(
             p[i] -= lr * (g[i] + decay * p[i])
 
 
+cdef inline int _kernel_threads(Py_ssize_t n_elements) noexcept nogil:
+    """Threads for an element-wise kernel: one below ~100k elements, where
+    starting a parallel region costs more than it saves."""
+    return 1 if n_elements < 131072 else skdae_omp_max_threads()
+
+
 def _seed_rng(uint64_t[::1] state, uint64_t seed):
     """Fill the 4-word xoshiro256** ``state`` from ``seed`` with splitmix64."""
     cdef int i
@@ -231,7 +248,8 @@ def _corrupt(
 def _bias_activation(floating[:, ::1] A, const floating[::1] bias, int act):
     """In place ``A = act(A + bias)`` (bias broadcast over rows), fused in one pass."""
     cdef Py_ssize_t i, j, n = A.shape[0], m = A.shape[1]
-    for i in prange(n, nogil=True, schedule="static"):
+    cdef int n_threads = _kernel_threads(n * m)
+    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
         for j in range(m):
             A[i, j] = _activate(A[i, j] + bias[j], act)
 
@@ -252,11 +270,138 @@ def _reconstruction_loss_rows(
     """
     cdef Py_ssize_t i, k, n = X.shape[0], d = X.shape[1]
     cdef double acc
-    for i in prange(n, nogil=True, schedule="static"):
+    cdef int n_threads = _kernel_threads(n * d)
+    for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
         acc = 0
         for k in range(d):
             acc = acc + _loss_and_grad(Z[i, k] + c[k], X[i, k], loss, out, &Z[i, k])
         row_loss[i] = acc
+
+
+cdef inline floating *_offset(floating *p, Py_ssize_t o) noexcept nogil:
+    """``p + o``, or NULL for an absent (unused) buffer."""
+    return p + o if p != NULL else NULL
+
+
+cdef void _forward_block(
+    Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t bsz, Py_ssize_t h, Py_ssize_t d,
+    floating *M1, const floating *M2, const floating *W, const floating *V,
+    const floating *b, floating *Zt, int activation,
+) noexcept nogil:
+    """Hidden units ``[j0, j1)``: ``H = s(X~ W^T + b)`` into the top of ``M1``
+    and this block's share of the decoder pre-activation ``Zt = H V``."""
+    cdef Py_ssize_t r, j
+    cdef int ib = <int> bsz, ihj = <int> (j1 - j0), ih = <int> h, id_ = <int> d
+    if j1 == j0:
+        memset(Zt, 0, bsz * d * sizeof(floating))
+        return
+    _gemm(False, True, ib, ihj, id_, <floating> 1, M2 + bsz * d, id_,
+          W + j0 * d, id_, <floating> 0, M1 + j0, ih)
+    for r in range(bsz):
+        for j in range(j0, j1):
+            M1[r * h + j] = _activate(M1[r * h + j] + b[j], activation)
+    _gemm(False, False, ib, id_, ihj, <floating> 1, M1 + j0, ih, V + j0 * d, id_,
+          <floating> 0, Zt, id_)
+
+
+cdef double _loss_columns(
+    Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t bsz, Py_ssize_t d, Py_ssize_t n_parts,
+    floating *M2, const floating *Zpart, const floating *X,
+    const Py_ssize_t *rows, const floating *c, floating *gc, int loss, int output,
+) noexcept nogil:
+    """Columns ``[k0, k1)``: sum the partial pre-activations, take the loss
+    against the clean rows, write ``G_Z = dL/dZ / bsz`` over ``Z`` (top of
+    ``M2``) and ``gc = sum_rows G_Z``. Returns this block's loss."""
+    cdef Py_ssize_t r, k, t
+    cdef floating z, g
+    cdef floating inv_b = <floating> 1.0 / <floating> bsz
+    cdef double acc = 0
+    for k in range(k0, k1):
+        gc[k] = 0
+    for r in range(bsz):
+        for k in range(k0, k1):
+            z = M2[r * d + k] + c[k]
+            for t in range(n_parts):
+                z = z + Zpart[(t * bsz + r) * d + k]
+            acc += _loss_and_grad(z, X[rows[r] * d + k], loss, output, &g)
+            g = g * inv_b
+            M2[r * d + k] = g
+            gc[k] += g
+    return acc
+
+
+cdef void _backward_block(
+    Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t k0, Py_ssize_t k1,
+    Py_ssize_t bsz, Py_ssize_t h, Py_ssize_t d,
+    floating *M1, const floating *M2, floating *W, floating *V, floating *b,
+    floating *c, floating *gb, const floating *gc, floating *gW, floating *gV,
+    floating *s1W, floating *s2W, floating *s1V, floating *s2V,
+    floating *s1b, floating *s2b, floating *s1c, floating *s2c,
+    bint tied, bint fused_sgd, int activation, int solver, floating step,
+    floating lr, floating mom, floating b1, floating b2, floating eps, floating decay,
+) noexcept nogil:
+    """Hidden units ``[j0, j1)``: back-propagate to the hidden layer and update
+    this block's rows of ``W`` (and ``V``) and of ``b``; update the visible
+    biases ``c[k0:k1]``. Blocks touch disjoint memory, so threads need no
+    locks."""
+    cdef Py_ssize_t r, j, o = j0 * d, hj = j1 - j0
+    cdef int ib = <int> bsz, ihj = <int> hj, ih = <int> h, id_ = <int> d
+    cdef floating g, beta = 1 - lr * decay
+    # G_H = G_Z V^T for this block (bottom of M1), then G_A = G_H * s'(A)
+    _gemm(False, True, ib, ihj, id_, <floating> 1, M2, id_, V + o, id_,
+          <floating> 0, M1 + bsz * h + j0, ih)
+    for j in range(j0, j1):
+        gb[j] = 0
+    for r in range(bsz):
+        for j in range(j0, j1):
+            g = M1[(bsz + r) * h + j] * _derivative_from_output(M1[r * h + j], activation)
+            M1[(bsz + r) * h + j] = g
+            gb[j] += g
+    if tied:
+        # dL/dW = [H; G_A]^T [G_Z; X~]: one GEMM with K = 2 bsz
+        if fused_sgd:
+            _gemm(True, False, ihj, id_, 2 * ib, -lr, M1 + j0, ih, M2, id_, beta,
+                  W + o, id_)
+        else:
+            _gemm(True, False, ihj, id_, 2 * ib, <floating> 1, M1 + j0, ih, M2, id_,
+                  <floating> 0, gW + o, id_)
+            _update(W + o, gW + o, _offset(s1W, o), _offset(s2W, o), hj * d, solver,
+                    step, mom, b1, b2, eps, decay)
+    else:
+        if fused_sgd:
+            _gemm(True, False, ihj, id_, ib, -lr, M1 + j0, ih, M2, id_, beta,
+                  V + o, id_)
+            _gemm(True, False, ihj, id_, ib, -lr, M1 + bsz * h + j0, ih,
+                  M2 + bsz * d, id_, beta, W + o, id_)
+        else:
+            _gemm(True, False, ihj, id_, ib, <floating> 1, M1 + j0, ih, M2, id_,
+                  <floating> 0, gV + o, id_)
+            _gemm(True, False, ihj, id_, ib, <floating> 1, M1 + bsz * h + j0, ih,
+                  M2 + bsz * d, id_, <floating> 0, gW + o, id_)
+            _update(V + o, gV + o, _offset(s1V, o), _offset(s2V, o), hj * d, solver,
+                    step, mom, b1, b2, eps, decay)
+            _update(W + o, gW + o, _offset(s1W, o), _offset(s2W, o), hj * d, solver,
+                    step, mom, b1, b2, eps, decay)
+    _update(b + j0, gb + j0, _offset(s1b, j0), _offset(s2b, j0), hj, solver, step,
+            mom, b1, b2, eps, 0)
+    _update(c + k0, gc + k0, _offset(s1c, k0), _offset(s2c, k0), k1 - k0, solver,
+            step, mom, b1, b2, eps, 0)
+
+
+cdef inline Py_ssize_t _split(Py_ssize_t n, Py_ssize_t t, Py_ssize_t n_threads) noexcept nogil:
+    """Start of block ``t`` of ``n`` items split in ``n_threads`` blocks whose
+    inner boundaries are multiples of 16 (whole cache lines of floats)."""
+    cdef Py_ssize_t edge
+    if t >= n_threads:
+        return n
+    edge = ((n * t // n_threads) + 8) // 16 * 16
+    return min(edge, n)
+
+
+def _openmp_max_threads():
+    """``omp_get_max_threads()`` when built with OpenMP (it follows
+    ``OMP_NUM_THREADS`` and threadpoolctl), else 1."""
+    return skdae_omp_max_threads()
 
 
 def _train_epoch(
@@ -288,6 +433,7 @@ def _train_epoch(
     double alpha,
     long adam_t,
     bint shuffle,
+    int n_threads=1,
 ):
     """Run one epoch of minibatch training in place.
 
@@ -313,6 +459,14 @@ def _train_epoch(
     batch_size, tied, activation, output, loss, noise, noise_level, solver, \
 learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         Hyperparameters already validated and mapped to codes by Python.
+    n_threads : int, default=1
+        Threads of the engine. With 1, each product is one (possibly
+        multi-threaded) BLAS call. With more, the hidden units are split into
+        ``n_threads`` blocks and each OpenMP thread runs single-threaded BLAS
+        on its block (the caller must limit BLAS to one thread); the decoder
+        sum and the loss are split by columns. Three parallel phases per
+        minibatch: forward, loss, backward + update. Results depend on
+        ``n_threads`` only through the order of floating-point sums.
 
     Returns
     -------
@@ -326,20 +480,22 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         non-finite, in which case training stopped at that minibatch.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], h = W.shape[0]
-    cdef Py_ssize_t start, bsz, r, j, k, i, tmp
+    cdef Py_ssize_t start, bsz, r, i, j, tmp, t, T
     cdef Py_ssize_t n_seen = 0
     cdef double loss_sum = 0, batch_loss
-    cdef floating inv_b, g, step
+    cdef floating step
     cdef floating lr = <floating> learning_rate
     cdef floating mom = <floating> momentum
     cdef floating b1 = <floating> beta1, b2 = <floating> beta2
     cdef floating eps = <floating> epsilon, decay = <floating> alpha
     cdef floating *M1
     cdef floating *M2
+    cdef floating *Zpart
     cdef floating *gW
     cdef floating *gV
     cdef floating *gb
     cdef floating *gc
+    cdef double *part_loss
     cdef floating *Wp = &W[0, 0]
     cdef floating *Vp = &V[0, 0] if not tied else &W[0, 0]
     cdef floating[:, ::1] s1W = state1[0], s1V = state1[1], s2W = state2[0], s2V = state2[1]
@@ -354,15 +510,21 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     cdef floating *p_s2c = &s2c[0] if s2c.shape[0] > 0 else NULL
     cdef bint fused_sgd = solver == SOLVER_SGD and momentum == 0
     cdef uint64_t *rs = &rng_state[0]
-    cdef int ih = <int> h, id_ = <int> d, ib
+    cdef Py_ssize_t *rows
+    cdef const floating *Xp
 
     if n == 0:
         return 0.0, adam_t, 0
+    Xp = &X[0, 0]
     batch_size = min(batch_size, n)
+    # at least 16 hidden units per block: smaller blocks cost more than they give
+    T = max(1, min(<Py_ssize_t> n_threads, h // 16))
     M1 = <floating *> malloc(2 * batch_size * h * sizeof(floating))
     M2 = <floating *> malloc(2 * batch_size * d * sizeof(floating))
+    Zpart = <floating *> malloc(max(T - 1, 1) * batch_size * d * sizeof(floating))
     gb = <floating *> malloc(h * sizeof(floating))
     gc = <floating *> malloc(d * sizeof(floating))
+    part_loss = <double *> malloc(T * sizeof(double))
     # Weight-gradient buffers are needed unless plain SGD fuses the update
     # into the GEMM (beta = 1 - lr * alpha accumulates straight into W).
     gW = NULL
@@ -371,9 +533,11 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         gW = <floating *> malloc(h * d * sizeof(floating))
         if not tied:
             gV = <floating *> malloc(h * d * sizeof(floating))
-    if (M1 == NULL or M2 == NULL or gb == NULL or gc == NULL
+    if (M1 == NULL or M2 == NULL or Zpart == NULL or gb == NULL or gc == NULL
+            or part_loss == NULL
             or (not fused_sgd and (gW == NULL or (not tied and gV == NULL)))):
-        free(M1); free(M2); free(gb); free(gc); free(gW); free(gV)
+        free(M1); free(M2); free(Zpart); free(gb); free(gc); free(part_loss)
+        free(gW); free(gV)
         raise MemoryError("could not allocate the training work buffers")
 
     with nogil:
@@ -387,88 +551,63 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         start = 0
         while start < n:
             bsz = min(batch_size, n - start)
-            ib = <int> bsz
-            inv_b = <floating> 1.0 / <floating> bsz
+            rows = &order[start]
             # M1 = [H; G_A] (2 bsz, h), M2 = [G_Z; X~] (2 bsz, d): the second
             # halves start right after the first bsz rows.
-            # 1. gather and corrupt the encoder input into the bottom of M2
+            # Gather and corrupt the encoder input into the bottom of M2 (one
+            # thread: the noise stream is sequential).
             for r in range(bsz):
-                _corrupt_row(&X[order[start + r], 0], M2 + (bsz + r) * d, d,
+                _corrupt_row(&X[rows[r], 0], M2 + (bsz + r) * d, d,
                              noise, noise_level, &noise_low[0], &noise_high[0], rs)
-            # 2. A = X~ W^T, then H = s(A + b) in place (top of M1)
-            _gemm(False, True, ib, ih, id_, <floating> 1, M2 + bsz * d, id_,
-                  Wp, id_, <floating> 0, M1, ih)
-            for r in range(bsz):
-                for j in range(h):
-                    M1[r * h + j] = _activate(M1[r * h + j] + b[j], activation)
-            # 3. Z = H V (top of M2)
-            _gemm(False, False, ib, id_, ih, <floating> 1, M1, ih, Vp, id_,
-                  <floating> 0, M2, id_)
-            # 4. loss against the clean rows, G_Z = dL/dZ / bsz, gc = sum G_Z
-            memset(gc, 0, d * sizeof(floating))
-            batch_loss = 0
-            for r in range(bsz):
-                for k in range(d):
-                    batch_loss += _loss_and_grad(
-                        M2[r * d + k] + c[k], X[order[start + r], k], loss, output, &g)
-                    g = g * inv_b
-                    M2[r * d + k] = g
-                    gc[k] += g
-            if not isfinite(batch_loss):
-                break
-            loss_sum += batch_loss
-            # 5. G_H = G_Z V^T (bottom of M1)
-            _gemm(False, True, ib, ih, id_, <floating> 1, M2, id_, Vp, id_,
-                  <floating> 0, M1 + bsz * h, ih)
-            # 6. G_A = G_H * s'(A), gb = sum G_A
-            memset(gb, 0, h * sizeof(floating))
-            for r in range(bsz):
-                for j in range(h):
-                    g = M1[(bsz + r) * h + j] * _derivative_from_output(
-                        M1[r * h + j], activation)
-                    M1[(bsz + r) * h + j] = g
-                    gb[j] += g
-            # 7. weight gradients and updates
             if solver == SOLVER_ADAM:
                 adam_t += 1
                 step = <floating> (learning_rate * sqrt(1 - beta2 ** adam_t)
                                    / (1 - beta1 ** adam_t))
             else:
                 step = lr
-            if tied:
-                if fused_sgd:
-                    # W = (1 - lr alpha) W - lr [H; G_A]^T [G_Z; X~]
-                    _gemm(True, False, ih, id_, 2 * ib, -lr, M1, ih, M2, id_,
-                          1 - lr * decay, Wp, id_)
-                else:
-                    _gemm(True, False, ih, id_, 2 * ib, <floating> 1, M1, ih,
-                          M2, id_, <floating> 0, gW, id_)
-                    _update(Wp, gW, p_s1W, p_s2W, h * d, solver, step, mom,
-                            b1, b2, eps, decay)
+            if T == 1:
+                _forward_block(0, h, bsz, h, d, M1, M2, Wp, Vp, &b[0], M2, activation)
+                batch_loss = _loss_columns(0, d, bsz, d, 0, M2, Zpart, Xp, rows,
+                                           &c[0], gc, loss, output)
+                if not isfinite(batch_loss):
+                    break
+                _backward_block(0, h, 0, d, bsz, h, d, M1, M2, Wp, Vp, &b[0], &c[0],
+                                gb, gc, gW, gV, p_s1W, p_s2W, p_s1V, p_s2V, p_s1b,
+                                p_s2b, p_s1c, p_s2c, tied, fused_sgd, activation,
+                                solver, step, lr, mom, b1, b2, eps, decay)
             else:
-                if fused_sgd:
-                    _gemm(True, False, ih, id_, ib, -lr, M1, ih, M2, id_,
-                          1 - lr * decay, Vp, id_)
-                    _gemm(True, False, ih, id_, ib, -lr, M1 + bsz * h, ih,
-                          M2 + bsz * d, id_, 1 - lr * decay, Wp, id_)
-                else:
-                    _gemm(True, False, ih, id_, ib, <floating> 1, M1, ih, M2, id_,
-                          <floating> 0, gV, id_)
-                    _gemm(True, False, ih, id_, ib, <floating> 1, M1 + bsz * h, ih,
-                          M2 + bsz * d, id_, <floating> 0, gW, id_)
-                    _update(Vp, gV, p_s1V, p_s2V, h * d, solver, step, mom,
-                            b1, b2, eps, decay)
-                    _update(Wp, gW, p_s1W, p_s2W, h * d, solver, step, mom,
-                            b1, b2, eps, decay)
-            _update(&b[0], gb, p_s1b, p_s2b, h, solver, step, mom, b1, b2, eps, 0)
-            _update(&c[0], gc, p_s1c, p_s2c, d, solver, step, mom, b1, b2, eps, 0)
+                # thread 0 writes its share of Z into M2, the others into Zpart
+                for t in prange(T, num_threads=T, schedule="static", chunksize=1):
+                    _forward_block(_split(h, t, T), _split(h, t + 1, T), bsz, h, d,
+                                   M1, M2, Wp, Vp, &b[0],
+                                   M2 if t == 0 else Zpart + (t - 1) * bsz * d,
+                                   activation)
+                for t in prange(T, num_threads=T, schedule="static", chunksize=1):
+                    part_loss[t] = _loss_columns(
+                        _split(d, t, T), _split(d, t + 1, T), bsz, d, T - 1, M2,
+                        Zpart, Xp, rows, &c[0], gc, loss, output)
+                batch_loss = 0
+                for t in range(T):
+                    batch_loss += part_loss[t]
+                if not isfinite(batch_loss):
+                    break
+                for t in prange(T, num_threads=T, schedule="static", chunksize=1):
+                    _backward_block(_split(h, t, T), _split(h, t + 1, T),
+                                    _split(d, t, T), _split(d, t + 1, T), bsz, h, d,
+                                    M1, M2, Wp, Vp, &b[0], &c[0], gb, gc, gW, gV,
+                                    p_s1W, p_s2W, p_s1V, p_s2V, p_s1b, p_s2b, p_s1c,
+                                    p_s2c, tied, fused_sgd, activation, solver, step,
+                                    lr, mom, b1, b2, eps, decay)
+            loss_sum += batch_loss
             start += bsz
             n_seen = start
 
     free(M1)
     free(M2)
+    free(Zpart)
     free(gb)
     free(gc)
+    free(part_loss)
     free(gW)
     free(gV)
     return loss_sum, adam_t, n_seen
