@@ -148,9 +148,11 @@ default="masking"
         insensitive to the scale of the gradients, which is why it is the
         default: it trains well on standardized and on [0, 1] data alike.
 
-    learning_rate : float, default=0.001
-        Step size. The authors' SGD setting on MNIST is 0.1 with
-        ``loss="cross_entropy"`` and ``batch_size=20``.
+    learning_rate : float, default=0.01
+        Step size. The default suits Adam: on digits and MNIST, both
+        standardized and in [0, 1], it reaches in 5 to 30 epochs what 0.001
+        needs 3 to 10 times as many epochs for. The authors' SGD setting on
+        MNIST is 0.1 with ``loss="cross_entropy"`` and ``batch_size=20``.
 
     batch_size : int, default=32
         Minibatch size (clipped to the number of samples).
@@ -160,6 +162,17 @@ default="masking"
 
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
+
+    contraction : float, default=0.0
+        Weight ``lam`` of the contractive penalty (Rifai et al., 2011):
+        ``lam * ||dh(x~)/dx~||_F**2`` is added to each example's loss,
+        which makes the code insensitive to small input changes. For sigmoid
+        units ``||J||_F**2 = sum_j (h_j (1 - h_j))**2 ||W_j||**2``; tanh and
+        relu use their own derivatives. It is evaluated at the encoder input
+        (the corrupted example when ``corruption`` is set; set
+        ``corruption=None`` for a pure contractive autoencoder) and its
+        gradient is computed in closed form in the engine. See
+        :meth:`jacobian_squared_norm` to measure the effect.
 
     alpha : float, default=0.0
         L2 penalty: ``0.5 * alpha * ||W||**2`` (and the same for the decoder
@@ -235,7 +248,8 @@ default="masking"
         Number of training samples seen by the solver.
 
     loss_ : float
-        Mean training loss of the last epoch (reconstruction plus L2 term).
+        Mean training loss of the last epoch (reconstruction plus the
+        contractive and L2 terms).
 
     loss_curve_ : list of float
         ``loss_`` after each epoch.
@@ -314,6 +328,7 @@ default="masking"
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
+        "contraction": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -339,10 +354,11 @@ default="masking"
         corruption="masking",
         corruption_level=0.25,
         solver="adam",
-        learning_rate=0.001,
+        learning_rate=0.01,
         batch_size=32,
         max_iter=100,
         shuffle=True,
+        contraction=0.0,
         alpha=0.0,
         momentum=0.0,
         beta_1=0.9,
@@ -368,6 +384,7 @@ default="masking"
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.shuffle = shuffle
+        self.contraction = contraction
         self.alpha = alpha
         self.momentum = momentum
         self.beta_1 = beta_1
@@ -572,6 +589,7 @@ default="masking"
             beta2=float(self.beta_2),
             epsilon=float(self.epsilon),
             alpha=float(self.alpha),
+            contraction=float(self.contraction),
             shuffle=self.shuffle,
         )
         W = self.components_
@@ -734,6 +752,34 @@ default="masking"
         Z = H @ self._decoder_weights()
         _bias_activation(Z, self.intercept_visible_, _ACTIVATIONS[self._output_activation()])
         return Z
+
+    def jacobian_squared_norm(self, X):
+        """Squared Frobenius norm of the encoder's Jacobian at each sample.
+
+        ``||dh(x)/dx||_F**2 = sum_j s'(b_j + W_j x)**2 ||W_j||**2``: how
+        strongly the code reacts to small changes of the input. The
+        ``contraction`` penalty lowers it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at which to evaluate the Jacobian (no corruption).
+
+        Returns
+        -------
+        norms : ndarray of shape (n_samples,)
+            ``||J(x)||_F**2`` per row, in float64.
+        """
+        check_is_fitted(self)
+        H = self._encode(self._validate_X(X)).astype(np.float64, copy=False)
+        if self.activation == "sigmoid":
+            deriv = H * (1.0 - H)
+        elif self.activation == "tanh":
+            deriv = 1.0 - H * H
+        else:
+            deriv = (H > 0).astype(np.float64)
+        W = self.components_.astype(np.float64, copy=False)
+        return (deriv * deriv) @ np.einsum("ij,ij->i", W, W)
 
     def score_samples(self, X):
         """Negative clean reconstruction loss of each sample.

@@ -112,6 +112,25 @@ cdef inline floating _derivative_from_output(floating h, int act) noexcept nogil
     return 1
 
 
+cdef inline void _jacobian_factors(
+    floating h, int act, floating *a, floating *da
+) noexcept nogil:
+    """``a = s'(A)`` and ``da = s''(A)``, both expressed through ``h = s(A)``;
+    the contractive penalty of a hidden unit is ``a**2 * ||W_j||**2``."""
+    if act == ACT_SIGMOID:
+        a[0] = h * (1 - h)
+        da[0] = a[0] * (1 - 2 * h)
+    elif act == ACT_TANH:
+        a[0] = 1 - h * h
+        da[0] = -2 * h * a[0]
+    elif act == ACT_RELU:
+        a[0] = 1 if h > 0 else 0
+        da[0] = 0
+    else:
+        a[0] = 1
+        da[0] = 0
+
+
 cdef inline double _loss_and_grad(
     floating z, floating x, int loss, int out, floating *grad
 ) noexcept nogil:
@@ -283,25 +302,43 @@ cdef inline floating *_offset(floating *p, Py_ssize_t o) noexcept nogil:
     return p + o if p != NULL else NULL
 
 
-cdef void _forward_block(
+cdef double _forward_block(
     Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t bsz, Py_ssize_t h, Py_ssize_t d,
     floating *M1, const floating *M2, const floating *W, const floating *V,
-    const floating *b, floating *Zt, int activation,
+    const floating *b, floating *Zt, int activation, floating lam, floating *w2,
 ) noexcept nogil:
     """Hidden units ``[j0, j1)``: ``H = s(X~ W^T + b)`` into the top of ``M1``
-    and this block's share of the decoder pre-activation ``Zt = H V``."""
-    cdef Py_ssize_t r, j
+    and this block's share of the decoder pre-activation ``Zt = H V``.
+
+    With a contractive penalty (``lam > 0``) also stores ``w2[j] =
+    ||W_j||**2`` and returns ``lam * sum_rows sum_j s'(A_j)**2 w2[j]``, this
+    block's share of the summed squared Frobenius norms of the Jacobians."""
+    cdef Py_ssize_t r, j, i
     cdef int ib = <int> bsz, ihj = <int> (j1 - j0), ih = <int> h, id_ = <int> d
+    cdef floating a, da, acc
+    cdef double penalty = 0
     if j1 == j0:
         memset(Zt, 0, bsz * d * sizeof(floating))
-        return
+        return 0
     _gemm(False, True, ib, ihj, id_, <floating> 1, M2 + bsz * d, id_,
           W + j0 * d, id_, <floating> 0, M1 + j0, ih)
     for r in range(bsz):
         for j in range(j0, j1):
             M1[r * h + j] = _activate(M1[r * h + j] + b[j], activation)
+    if lam > 0:
+        for j in range(j0, j1):
+            acc = 0
+            for i in range(d):
+                acc = acc + W[j * d + i] * W[j * d + i]
+            w2[j] = acc
+        for r in range(bsz):
+            for j in range(j0, j1):
+                _jacobian_factors(M1[r * h + j], activation, &a, &da)
+                penalty += <double> (a * a * w2[j])
+        penalty *= lam
     _gemm(False, False, ib, id_, ihj, <floating> 1, M1 + j0, ih, V + j0 * d, id_,
           <floating> 0, Zt, id_)
+    return penalty
 
 
 cdef double _loss_columns(
@@ -330,6 +367,19 @@ cdef double _loss_columns(
     return acc
 
 
+cdef inline void _add_row_scaled(
+    floating *G, const floating *W, const floating *q, Py_ssize_t j0,
+    Py_ssize_t j1, Py_ssize_t d, floating lam,
+) noexcept nogil:
+    """``G[j] += q[j] * W[j]`` for rows ``[j0, j1)`` when ``lam > 0``."""
+    cdef Py_ssize_t j, i
+    if lam <= 0:
+        return
+    for j in range(j0, j1):
+        for i in range(d):
+            G[j * d + i] += q[j] * W[j * d + i]
+
+
 cdef void _backward_block(
     Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t k0, Py_ssize_t k1,
     Py_ssize_t bsz, Py_ssize_t h, Py_ssize_t d,
@@ -339,32 +389,59 @@ cdef void _backward_block(
     floating *s1b, floating *s2b, floating *s1c, floating *s2c,
     bint tied, bint fused_sgd, int activation, int solver, floating step,
     floating lr, floating mom, floating b1, floating b2, floating eps, floating decay,
+    floating lam, const floating *w2, floating *q,
 ) noexcept nogil:
     """Hidden units ``[j0, j1)``: back-propagate to the hidden layer and update
     this block's rows of ``W`` (and ``V``) and of ``b``; update the visible
     biases ``c[k0:k1]``. Blocks touch disjoint memory, so threads need no
     locks."""
-    cdef Py_ssize_t r, j, o = j0 * d, hj = j1 - j0
+    cdef Py_ssize_t r, j, i, o = j0 * d, hj = j1 - j0
     cdef int ib = <int> bsz, ihj = <int> hj, ih = <int> h, id_ = <int> d
-    cdef floating g, beta = 1 - lr * decay
+    cdef floating g, a, da, scale, beta = 1 - lr * decay, enc_beta = beta
+    cdef floating two_lam_b = 2 * lam / <floating> bsz
     # G_H = G_Z V^T for this block (bottom of M1), then G_A = G_H * s'(A)
     _gemm(False, True, ib, ihj, id_, <floating> 1, M2, id_, V + o, id_,
           <floating> 0, M1 + bsz * h + j0, ih)
     for j in range(j0, j1):
         gb[j] = 0
-    for r in range(bsz):
+    if lam > 0:
+        # Contractive penalty lam/B sum_r sum_j a_rj**2 w2_j with a = s'(A):
+        # through A it adds 2 lam/B a da w2_j to G_A; directly it adds
+        # q_j W_j to the gradient of row j, q_j = 2 lam/B sum_r a_rj**2.
         for j in range(j0, j1):
-            g = M1[(bsz + r) * h + j] * _derivative_from_output(M1[r * h + j], activation)
-            M1[(bsz + r) * h + j] = g
-            gb[j] += g
+            q[j] = 0
+        for r in range(bsz):
+            for j in range(j0, j1):
+                _jacobian_factors(M1[r * h + j], activation, &a, &da)
+                g = M1[(bsz + r) * h + j] * a + two_lam_b * a * da * w2[j]
+                M1[(bsz + r) * h + j] = g
+                gb[j] += g
+                q[j] += a * a
+        for j in range(j0, j1):
+            q[j] *= two_lam_b
+        if fused_sgd:
+            # fold q_j into the decay of row j; the GEMM then adds with beta 1
+            for j in range(j0, j1):
+                scale = 1 - lr * (decay + q[j])
+                for i in range(d):
+                    W[j * d + i] *= scale
+            enc_beta = 1
+    else:
+        for r in range(bsz):
+            for j in range(j0, j1):
+                g = M1[(bsz + r) * h + j] * _derivative_from_output(
+                    M1[r * h + j], activation)
+                M1[(bsz + r) * h + j] = g
+                gb[j] += g
     if tied:
         # dL/dW = [H; G_A]^T [G_Z; X~]: one GEMM with K = 2 bsz
         if fused_sgd:
-            _gemm(True, False, ihj, id_, 2 * ib, -lr, M1 + j0, ih, M2, id_, beta,
+            _gemm(True, False, ihj, id_, 2 * ib, -lr, M1 + j0, ih, M2, id_, enc_beta,
                   W + o, id_)
         else:
             _gemm(True, False, ihj, id_, 2 * ib, <floating> 1, M1 + j0, ih, M2, id_,
                   <floating> 0, gW + o, id_)
+            _add_row_scaled(gW, W, q, j0, j1, d, lam)
             _update(W + o, gW + o, _offset(s1W, o), _offset(s2W, o), hj * d, solver,
                     step, mom, b1, b2, eps, decay)
     else:
@@ -372,12 +449,13 @@ cdef void _backward_block(
             _gemm(True, False, ihj, id_, ib, -lr, M1 + j0, ih, M2, id_, beta,
                   V + o, id_)
             _gemm(True, False, ihj, id_, ib, -lr, M1 + bsz * h + j0, ih,
-                  M2 + bsz * d, id_, beta, W + o, id_)
+                  M2 + bsz * d, id_, enc_beta, W + o, id_)
         else:
             _gemm(True, False, ihj, id_, ib, <floating> 1, M1 + j0, ih, M2, id_,
                   <floating> 0, gV + o, id_)
             _gemm(True, False, ihj, id_, ib, <floating> 1, M1 + bsz * h + j0, ih,
                   M2 + bsz * d, id_, <floating> 0, gW + o, id_)
+            _add_row_scaled(gW, W, q, j0, j1, d, lam)
             _update(V + o, gV + o, _offset(s1V, o), _offset(s2V, o), hj * d, solver,
                     step, mom, b1, b2, eps, decay)
             _update(W + o, gW + o, _offset(s1W, o), _offset(s2W, o), hj * d, solver,
@@ -433,6 +511,7 @@ def _train_epoch(
     double alpha,
     long adam_t,
     bint shuffle,
+    double contraction=0.0,
     int n_threads=1,
 ):
     """Run one epoch of minibatch training in place.
@@ -459,6 +538,10 @@ def _train_epoch(
     batch_size, tied, activation, output, loss, noise, noise_level, solver, \
 learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         Hyperparameters already validated and mapped to codes by Python.
+    contraction : float, default=0.0
+        Weight ``lam`` of the contractive penalty ``lam * ||dh/dx~||_F**2``
+        (per example, averaged over the minibatch), evaluated at the encoder
+        input; its gradient is computed in closed form.
     n_threads : int, default=1
         Threads of the engine. With 1, each product is one (possibly
         multi-threaded) BLAS call. With more, the hidden units are split into
@@ -496,6 +579,10 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     cdef floating *gb
     cdef floating *gc
     cdef double *part_loss
+    cdef double *part_pen
+    cdef floating *w2
+    cdef floating *q
+    cdef floating lam = <floating> contraction
     cdef floating *Wp = &W[0, 0]
     cdef floating *Vp = &V[0, 0] if not tied else &W[0, 0]
     cdef floating[:, ::1] s1W = state1[0], s1V = state1[1], s2W = state2[0], s2V = state2[1]
@@ -524,7 +611,10 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     Zpart = <floating *> malloc(max(T - 1, 1) * batch_size * d * sizeof(floating))
     gb = <floating *> malloc(h * sizeof(floating))
     gc = <floating *> malloc(d * sizeof(floating))
-    part_loss = <double *> malloc(T * sizeof(double))
+    part_loss = <double *> malloc(2 * T * sizeof(double))
+    part_pen = part_loss + T if part_loss != NULL else NULL
+    w2 = <floating *> malloc(2 * h * sizeof(floating))
+    q = w2 + h if w2 != NULL else NULL
     # Weight-gradient buffers are needed unless plain SGD fuses the update
     # into the GEMM (beta = 1 - lr * alpha accumulates straight into W).
     gW = NULL
@@ -534,9 +624,9 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         if not tied:
             gV = <floating *> malloc(h * d * sizeof(floating))
     if (M1 == NULL or M2 == NULL or Zpart == NULL or gb == NULL or gc == NULL
-            or part_loss == NULL
+            or part_loss == NULL or w2 == NULL
             or (not fused_sgd and (gW == NULL or (not tied and gV == NULL)))):
-        free(M1); free(M2); free(Zpart); free(gb); free(gc); free(part_loss)
+        free(M1); free(M2); free(Zpart); free(gb); free(gc); free(part_loss); free(w2)
         free(gW); free(gV)
         raise MemoryError("could not allocate the training work buffers")
 
@@ -566,29 +656,31 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
             else:
                 step = lr
             if T == 1:
-                _forward_block(0, h, bsz, h, d, M1, M2, Wp, Vp, &b[0], M2, activation)
-                batch_loss = _loss_columns(0, d, bsz, d, 0, M2, Zpart, Xp, rows,
+                batch_loss = _forward_block(0, h, bsz, h, d, M1, M2, Wp, Vp, &b[0],
+                                            M2, activation, lam, w2)
+                batch_loss += _loss_columns(0, d, bsz, d, 0, M2, Zpart, Xp, rows,
                                            &c[0], gc, loss, output)
                 if not isfinite(batch_loss):
                     break
                 _backward_block(0, h, 0, d, bsz, h, d, M1, M2, Wp, Vp, &b[0], &c[0],
                                 gb, gc, gW, gV, p_s1W, p_s2W, p_s1V, p_s2V, p_s1b,
                                 p_s2b, p_s1c, p_s2c, tied, fused_sgd, activation,
-                                solver, step, lr, mom, b1, b2, eps, decay)
+                                solver, step, lr, mom, b1, b2, eps, decay,
+                                lam, w2, q)
             else:
                 # thread 0 writes its share of Z into M2, the others into Zpart
                 for t in prange(T, num_threads=T, schedule="static", chunksize=1):
-                    _forward_block(_split(h, t, T), _split(h, t + 1, T), bsz, h, d,
-                                   M1, M2, Wp, Vp, &b[0],
-                                   M2 if t == 0 else Zpart + (t - 1) * bsz * d,
-                                   activation)
+                    part_pen[t] = _forward_block(
+                        _split(h, t, T), _split(h, t + 1, T), bsz, h, d, M1, M2, Wp,
+                        Vp, &b[0], M2 if t == 0 else Zpart + (t - 1) * bsz * d,
+                        activation, lam, w2)
                 for t in prange(T, num_threads=T, schedule="static", chunksize=1):
                     part_loss[t] = _loss_columns(
                         _split(d, t, T), _split(d, t + 1, T), bsz, d, T - 1, M2,
                         Zpart, Xp, rows, &c[0], gc, loss, output)
                 batch_loss = 0
                 for t in range(T):
-                    batch_loss += part_loss[t]
+                    batch_loss += part_loss[t] + part_pen[t]
                 if not isfinite(batch_loss):
                     break
                 for t in prange(T, num_threads=T, schedule="static", chunksize=1):
@@ -597,7 +689,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
                                     M1, M2, Wp, Vp, &b[0], &c[0], gb, gc, gW, gV,
                                     p_s1W, p_s2W, p_s1V, p_s2V, p_s1b, p_s2b, p_s1c,
                                     p_s2c, tied, fused_sgd, activation, solver, step,
-                                    lr, mom, b1, b2, eps, decay)
+                                    lr, mom, b1, b2, eps, decay, lam, w2, q)
             loss_sum += batch_loss
             start += bsz
             n_seen = start
@@ -608,6 +700,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     free(gb)
     free(gc)
     free(part_loss)
+    free(w2)
     free(gW)
     free(gV)
     return loss_sum, adam_t, n_seen

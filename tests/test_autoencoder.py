@@ -38,6 +38,13 @@ ACTIVATIONS = {
     "relu": (lambda a: np.maximum(a, 0), lambda h: (h > 0).astype(h.dtype)),
 }
 
+# s''(A) through h = s(A), for the contractive penalty's gradient
+SECOND_DERIVATIVES = {
+    "sigmoid": lambda h: h * (1 - h) * (1 - 2 * h),
+    "tanh": lambda h: -2 * h * (1 - h**2),
+    "relu": lambda h: np.zeros_like(h),
+}
+
 # (loss, output activation): every supported combination.
 LOSS_OUTPUTS = [
     ("squared_error", "identity"),
@@ -55,7 +62,8 @@ def _numpy_row_loss(X, Z, loss, output):
 
 
 def _numpy_epoch(X, W, V, b, c, *, activation, loss, output, batch_size, lr,
-                 alpha=0.0, solver="sgd", beta1=0.9, beta2=0.999, eps=1e-8):
+                 alpha=0.0, contraction=0.0, solver="sgd", beta1=0.9, beta2=0.999,
+                 eps=1e-8):
     """Reference: one epoch of the engine's math, corruption and shuffle off.
 
     ``V`` is None when tied. Returns the updated parameters and the summed loss.
@@ -77,6 +85,9 @@ def _numpy_epoch(X, W, V, b, c, *, activation, loss, output, batch_size, lr,
         H = act(Xb @ Wc.T + params["b"])
         Z = H @ Vd + params["c"]
         total += _numpy_row_loss(Xb, Z, loss, output).sum()
+        a = dact(H)
+        w2 = (Wc**2).sum(axis=1)
+        total += contraction * ((a**2) @ w2).sum()
         if loss == "cross_entropy":
             G = _sigmoid(Z) - Xb
         elif output == "sigmoid":
@@ -85,12 +96,15 @@ def _numpy_epoch(X, W, V, b, c, *, activation, loss, output, batch_size, lr,
         else:
             G = Z - Xb
         G /= B
-        GA = (G @ Vd.T) * dact(H)
+        GA = (G @ Vd.T) * a
+        # contractive penalty contraction/B * sum_r sum_j a_rj**2 w2_j
+        GA += 2 * contraction / B * a * SECOND_DERIVATIVES[activation](H) * w2
+        q = 2 * contraction / B * (a**2).sum(axis=0)
         grads = {"b": GA.sum(0), "c": G.sum(0)}
         if tied:
-            grads["W"] = GA.T @ Xb + H.T @ G + alpha * Wc
+            grads["W"] = GA.T @ Xb + H.T @ G + alpha * Wc + q[:, None] * Wc
         else:
-            grads["W"] = GA.T @ Xb + alpha * Wc
+            grads["W"] = GA.T @ Xb + alpha * Wc + q[:, None] * Wc
             grads["V"] = H.T @ G + alpha * params["V"]
         t += 1
         for k, g in grads.items():
@@ -117,7 +131,8 @@ def _set_params(dae, rng, scale=0.5):
 
 
 def _mean_loss(dae, X):
-    return -dae.score(X) + dae._penalty()
+    jacobian = dae.contraction * dae.jacobian_squared_norm(X).mean() if dae.contraction else 0.0
+    return -dae.score(X) + jacobian + dae._penalty()
 
 
 # --------------------------------------------------------------------------- #
@@ -127,7 +142,9 @@ def _mean_loss(dae, X):
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["fused-sgd", "momentum"])
-def test_engine_gradient_matches_finite_differences(loss, output, activation, tied, momentum):
+@pytest.mark.parametrize("contraction", [0.0, 0.3], ids=["dae", "contractive"])
+def test_engine_gradient_matches_finite_differences(loss, output, activation, tied, momentum,
+                                                    contraction):
     # One full-batch SGD step with learning_rate=1 from zero velocity moves the
     # parameters by exactly minus the gradient the engine computed (the fused
     # GEMM update for momentum=0, the separate gradient buffer otherwise).
@@ -136,7 +153,8 @@ def test_engine_gradient_matches_finite_differences(loss, output, activation, ti
     dae = DenoisingAutoencoder(
         n_components=4, activation=activation, loss=loss, output_activation=output,
         tied_weights=tied, corruption=None, solver="sgd", learning_rate=1.0,
-        momentum=momentum, alpha=0.1, batch_size=7, shuffle=False, random_state=0,
+        momentum=momentum, alpha=0.1, contraction=contraction, batch_size=7,
+        shuffle=False, random_state=0,
     )
     dae.partial_fit(X)
     _set_params(dae, rng)
@@ -168,14 +186,30 @@ def test_engine_gradient_matches_finite_differences(loss, output, activation, ti
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver):
+@pytest.mark.parametrize("contraction", [0.0, 0.2], ids=["dae", "contractive"])
+@pytest.mark.parametrize("threads", ["one", "blocked"])
+def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver, contraction,
+                                          threads, monkeypatch):
+    # "blocked": force the multi-threaded engine (hidden units split into
+    # blocks of 16 and 24 between two threads), whatever the problem size.
+    from skdae import _autoencoder
+    from skdae._autoencoder_fast import _openmp_max_threads
+
+    n_components = 9
+    if threads == "blocked":
+        if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
+            pytest.skip("the blocked engine needs OpenMP and two cores")
+        monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
+        n_components = 40
+        assert _autoencoder._engine_threads(7, 6, n_components)[0] == 2
     rng = np.random.RandomState(1)
     X = rng.uniform(0, 1, size=(23, 6))  # 23 = 3 full batches of 7 + one of 2
     lr = 0.05 if solver == "sgd" else 0.01
     dae = DenoisingAutoencoder(
-        n_components=9, activation=activation, loss=loss, output_activation=output,
-        tied_weights=tied, corruption=None, solver=solver, learning_rate=lr,
-        alpha=0.01, batch_size=7, shuffle=False, random_state=0,
+        n_components=n_components, activation=activation, loss=loss,
+        output_activation=output, tied_weights=tied, corruption=None, solver=solver,
+        learning_rate=lr, alpha=0.01, contraction=contraction, batch_size=7,
+        shuffle=False, random_state=0,
     )
     dae.partial_fit(X)
     _set_params(dae, rng)
@@ -183,7 +217,7 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
     V = None if tied else dae.decoder_components_.copy()
     expected, total = _numpy_epoch(
         X, W, V, b, c, activation=activation, loss=loss, output=output,
-        batch_size=7, lr=lr, alpha=0.01, solver=solver,
+        batch_size=7, lr=lr, alpha=0.01, contraction=contraction, solver=solver,
     )
     dae.partial_fit(X)
     assert_allclose(dae.components_, expected["W"], rtol=0, atol=1e-10)
@@ -191,7 +225,8 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
     assert_allclose(dae.intercept_visible_, expected["c"], rtol=0, atol=1e-10)
     if not tied:
         assert_allclose(dae.decoder_components_, expected["V"], rtol=0, atol=1e-10)
-    # loss_ is the mean of the per-batch losses plus the L2 term at epoch end
+    # loss_ is the mean of the per-batch losses (reconstruction and
+    # contraction) plus the L2 term at epoch end
     assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=1e-10)
 
 
@@ -553,3 +588,59 @@ def test_divergence_raises_and_keeps_last_finite_weights():
     for arr in (dae.components_, dae.intercept_hidden_, dae.intercept_visible_):
         assert np.isfinite(arr).all()
     assert np.isfinite(dae.transform(X)).all()
+
+
+@pytest.mark.parametrize("scaling", ["standardized", "unit_interval"])
+def test_defaults_train_well_on_standardized_and_unit_interval_data(scaling, digits):
+    # The default (Adam, squared error, masking 25 %) must learn on either
+    # scale without tuning: reconstruction error well below that of the
+    # mean predictor (which is what an untrained decoder approaches).
+    from sklearn.preprocessing import StandardScaler
+
+    X = digits[0]
+    if scaling == "standardized":
+        X = StandardScaler().fit_transform(X)
+    dae = DenoisingAutoencoder(n_components=32, max_iter=30, random_state=0).fit(X)
+    mean_error = 0.5 * ((X - X.mean(axis=0)) ** 2).sum(axis=1).mean()
+    assert -dae.score(X) < 0.5 * mean_error
+
+
+# --------------------------------------------------------------------------- #
+# Contractive penalty
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_jacobian_squared_norm_matches_finite_differences(activation, digits):
+    X = digits[0][:5]
+    dae = DenoisingAutoencoder(n_components=6, activation=activation, max_iter=2,
+                               random_state=0).fit(digits[0])
+    eps = 1e-6
+    for x, norm in zip(X, dae.jacobian_squared_norm(X)):
+        J = np.empty((6, X.shape[1]))
+        for i in range(X.shape[1]):
+            e = np.zeros_like(x)
+            e[i] = eps
+            J[:, i] = (dae.transform([x + e])[0] - dae.transform([x - e])[0]) / (2 * eps)
+        assert norm == pytest.approx((J**2).sum(), rel=1e-5)
+
+
+def test_zero_contraction_reproduces_plain_dae_bit_for_bit(digits):
+    X = digits[0]
+    kw = dict(n_components=16, max_iter=3, random_state=0)
+    plain = DenoisingAutoencoder(**kw).fit(X)
+    zero = DenoisingAutoencoder(contraction=0.0, **kw).fit(X)
+    assert_array_equal(plain.components_, zero.components_)
+    assert_array_equal(plain.loss_curve_, zero.loss_curve_)
+
+
+@pytest.mark.parametrize("corruption", [None, "masking"], ids=["cae", "dae+cae"])
+def test_larger_contraction_lowers_jacobian_norm_on_held_out_data(corruption, digits):
+    X = digits[0]
+    X_train, X_test = X[:1200], X[1200:]
+    norms = []
+    for lam in [0.0, 0.1, 1.0]:
+        dae = DenoisingAutoencoder(
+            n_components=32, loss="cross_entropy", corruption=corruption,
+            contraction=lam, max_iter=15, random_state=0,
+        ).fit(X_train)
+        norms.append(dae.jacobian_squared_norm(X_test).mean())
+    assert norms[0] > norms[1] > norms[2]
