@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -21,6 +22,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.sparsefuncs import min_max_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
@@ -31,6 +34,7 @@ from ._autoencoder_fast import (
     _reconstruction_loss_rows,
     _seed_rng,
     _train_epoch,
+    _train_epoch_sparse,
 )
 
 # String -> engine code maps (must match the enums in _autoencoder_fast.pyx).
@@ -39,8 +43,10 @@ _LOSSES = {"squared_error": 0, "cross_entropy": 1}
 _CORRUPTIONS = {None: 0, "masking": 1, "gaussian": 2, "salt_and_pepper": 3}
 _SOLVERS = {"sgd": 0, "adam": 1}
 
-# Rows per chunk when scoring, so memory stays bounded on large inputs.
+# Rows per chunk when scoring, so memory stays bounded on large inputs; the
+# chunk also shrinks so that a densified sparse chunk stays under 2**22 values.
 _SCORE_CHUNK_ROWS = 4096
+_SCORE_CHUNK_VALUES = 2**22
 
 _THREADPOOL_CONTROLLER = None
 
@@ -137,6 +143,11 @@ default="masking"
           per-feature minimum and maximum of the training data,
           ``data_min_`` and ``data_max_``);
         - ``None``: a plain (non-denoising) autoencoder.
+
+        On sparse input only ``"masking"`` (which drops stored entries, the
+        same masks the dense input would get) and ``None`` are allowed:
+        Gaussian and salt-and-pepper noise would turn every implicit zero
+        into a stored value, densifying the data.
 
     corruption_level : float, default=0.25
         The masking or salt-and-pepper fraction (in [0, 1]) or the Gaussian
@@ -407,9 +418,10 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. With ``loss="cross_entropy"`` every value must
-            lie in [0, 1].
+            lie in [0, 1]. Sparse input is converted to CSR and trained on
+            without densifying it.
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -427,7 +439,7 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A block of training data.
 
         y : Ignored
@@ -462,10 +474,14 @@ default="masking"
 
     def _check_unit_interval(self, X):
         """Cross-entropy is only defined for targets in [0, 1]."""
-        if self.loss == "cross_entropy" and X.size and (X.min() < 0 or X.max() > 1):
+        values = X.data if sp.issparse(X) else X
+        if self.loss != "cross_entropy" or not values.size:
+            return
+        lo, hi = values.min(), values.max()
+        if lo < 0 or hi > 1:
             raise ValueError(
                 "loss='cross_entropy' requires every input value to lie in [0, 1]; "
-                f"got values in [{X.min():.6g}, {X.max():.6g}]. Rescale the data "
+                f"got values in [{lo:.6g}, {hi:.6g}]. Rescale the data "
                 "first (e.g. with sklearn.preprocessing.MinMaxScaler in a "
                 "Pipeline) or use loss='squared_error' for real-valued inputs."
             )
@@ -542,16 +558,29 @@ default="masking"
             not self.warm_start and not incremental
         )
         X = validate_data(
-            self, X, dtype=(np.float64, np.float32), order="C", reset=first_pass
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
+            reset=first_pass,
         )
+        sparse = sp.issparse(X)
+        if sparse and self.corruption not in (None, "masking"):
+            raise ValueError(
+                f"corruption={self.corruption!r} is not supported on sparse input: it "
+                "would give every implicit zero a value and densify the data. Use "
+                "corruption='masking' (drops stored entries) or None, or pass a "
+                "dense array (X.toarray()) if it fits in memory."
+            )
         self._check_unit_interval(X)
         if not first_pass:
             X = X.astype(self.components_.dtype, copy=False)
         rng = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X.shape[1], X.dtype, rng)
-        np.minimum(self.data_min_, X.min(axis=0), out=self.data_min_)
-        np.maximum(self.data_max_, X.max(axis=0), out=self.data_max_)
+        if sparse:
+            X_min, X_max = min_max_axis(X, axis=0)
+        else:
+            X_min, X_max = X.min(axis=0), X.max(axis=0)
+        np.minimum(self.data_min_, X_min, out=self.data_min_)
+        np.maximum(self.data_max_, X_max, out=self.data_max_)
         if self.loss == "cross_entropy":
             noise_low = np.zeros_like(self.data_min_)
             noise_high = np.ones_like(self.data_max_)
@@ -569,7 +598,8 @@ default="masking"
                     "training or validation set; use more samples or "
                     "early_stopping=False."
                 )
-            X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
+            if not sparse:
+                X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
             best = self._snapshot()
 
         order = np.arange(X.shape[0], dtype=np.intp)
@@ -594,18 +624,33 @@ default="masking"
         )
         W = self.components_
         V = W if self.tied_weights else self.decoder_components_
+        if sparse:
+            indices = X.indices.astype(np.intp, copy=False)
+            indptr = X.indptr.astype(np.intp, copy=False)
+            row_nnz = np.diff(indptr)
+            max_batch_nnz = int(min(X.nnz, self.batch_size * row_nnz.max(initial=0)))
+            del engine_params["noise_level"], engine_params["noise"]
         for _ in range(n_epochs):
             tic = time.perf_counter()
             snapshot = self._snapshot()
-            n_threads, blas_limit = _engine_threads(
-                min(self.batch_size, X.shape[0]), X.shape[1], self.n_components)
-            with blas_limit:
-                loss_sum, adam_t, n_seen = _train_epoch(
-                    X, order, W, V, self.intercept_hidden_, self.intercept_visible_,
-                    self._state1, self._state2, noise_low, noise_high,
-                    self._rng_state, adam_t=self._adam_t, n_threads=n_threads,
-                    **engine_params,
+            if sparse:
+                loss_sum, adam_t, n_seen = _train_epoch_sparse(
+                    X.data, indices, indptr, order, W, V, self.intercept_hidden_,
+                    self.intercept_visible_, self._state1, self._state2,
+                    self._rng_state, adam_t=self._adam_t, max_batch_nnz=max_batch_nnz,
+                    noise=_CORRUPTIONS[self.corruption],
+                    noise_level=float(self.corruption_level), **engine_params,
                 )
+            else:
+                n_threads, blas_limit = _engine_threads(
+                    min(self.batch_size, X.shape[0]), X.shape[1], self.n_components)
+                with blas_limit:
+                    loss_sum, adam_t, n_seen = _train_epoch(
+                        X, order, W, V, self.intercept_hidden_, self.intercept_visible_,
+                        self._state1, self._state2, noise_low, noise_high,
+                        self._rng_state, adam_t=self._adam_t, n_threads=n_threads,
+                        **engine_params,
+                    )
             self._adam_t = adam_t
             if n_seen < X.shape[0] or not all(
                 np.isfinite(a).all() for a in self._parameters()[:4]
@@ -690,11 +735,14 @@ default="masking"
         return self.components_ if self.tied_weights else self.decoder_components_
 
     def _validate_X(self, X):
-        X = validate_data(self, X, dtype=(np.float64, np.float32), order="C", reset=False)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
+            reset=False,
+        )
         return X.astype(self.components_.dtype, copy=False)
 
     def _encode(self, X):
-        H = X @ self.components_.T
+        H = np.ascontiguousarray(safe_sparse_dot(X, self.components_.T, dense_output=True))
         _bias_activation(H, self.intercept_hidden_, _ACTIVATIONS[self.activation])
         return H
 
@@ -702,9 +750,12 @@ default="masking"
         """Clean reconstruction loss of each row of a validated ``X`` (float64)."""
         out = np.empty(X.shape[0], dtype=np.float64)
         V = self._decoder_weights()
-        for batch in gen_batches(X.shape[0], _SCORE_CHUNK_ROWS):
+        chunk = max(1, min(_SCORE_CHUNK_ROWS, _SCORE_CHUNK_VALUES // max(X.shape[1], 1)))
+        for batch in gen_batches(X.shape[0], chunk):
             Xb = X[batch]
             Z = self._encode(Xb) @ V
+            if sp.issparse(Xb):
+                Xb = Xb.toarray()
             _reconstruction_loss_rows(
                 Xb, Z, self.intercept_visible_, _LOSSES[self.loss],
                 _ACTIVATIONS[self._output_activation()], out[batch],
@@ -716,7 +767,7 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to encode. No corruption is applied.
 
         Returns
@@ -762,7 +813,7 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Points at which to evaluate the Jacobian (no corruption).
 
         Returns
@@ -786,7 +837,7 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to reconstruct (no corruption is applied).
 
         Returns
@@ -808,7 +859,7 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to reconstruct.
 
         y : Ignored
@@ -844,5 +895,7 @@ default="masking"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # Gaussian and salt-and-pepper noise would densify sparse input
+        tags.input_tags.sparse = self.corruption in (None, "masking")
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -19,7 +19,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, expf, log1p, log1pf, tanh, tanhf, sqrt, fabs, isfinite
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t
 
@@ -37,7 +37,7 @@ cdef extern from *:
     int skdae_omp_max_threads() noexcept nogil
 
 from ._blas cimport _gemm
-from ._random cimport _next_u64, _uniform, _randint, _normal_pair
+from ._random cimport _next_u64, _uniform, _randint, _normal_pair, _mix64, _masked
 
 # Codes shared with _autoencoder.py (Python maps strings to these).
 cdef enum:
@@ -162,20 +162,20 @@ cdef void _corrupt_row(
 ) noexcept nogil:
     """Write a corrupted copy of the row ``x`` into ``xt``."""
     cdef Py_ssize_t k
-    cdef uint64_t r, thr
+    cdef uint64_t r, thr, key
     cdef double z0, z1
     if noise == NOISE_MASKING:
-        # 32-bit uniforms, two per 64-bit draw: P(mask) = thr / 2**32 = level.
+        # one draw per row keys a counter-based mask (shared with sparse rows)
+        key = _next_u64(state)
         thr = <uint64_t> (level * 4294967296.0)
         k = 0
         while k + 1 < d:
-            r = _next_u64(state)
+            r = _mix64(key + <uint64_t> (k >> 1) * 0x9E3779B97F4A7C15u)
             xt[k] = 0 if (r & 0xFFFFFFFFu) < thr else x[k]
             xt[k + 1] = 0 if (r >> 32) < thr else x[k + 1]
             k += 2
         if k < d:
-            r = _next_u64(state)
-            xt[k] = 0 if (r & 0xFFFFFFFFu) < thr else x[k]
+            xt[k] = 0 if _masked(key, k, thr) else x[k]
     elif noise == NOISE_GAUSSIAN:
         k = 0
         while k + 1 < d:
@@ -703,4 +703,310 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     free(w2)
     free(gW)
     free(gV)
+    return loss_sum, adam_t, n_seen
+
+
+cdef void _transpose(const floating *src, Py_ssize_t rows, Py_ssize_t cols,
+                     floating *dst) noexcept nogil:
+    """``dst (cols, rows) = src (rows, cols)^T``, in 32 x 32 tiles."""
+    cdef Py_ssize_t i0, j0, i, j
+    for i0 in range(0, rows, 32):
+        for j0 in range(0, cols, 32):
+            for i in range(i0, min(i0 + 32, rows)):
+                for j in range(j0, min(j0 + 32, cols)):
+                    dst[j * rows + i] = src[i * cols + j]
+
+
+def _train_epoch_sparse(
+    const floating[::1] data,
+    const Py_ssize_t[::1] indices,
+    const Py_ssize_t[::1] indptr,
+    Py_ssize_t[::1] order,
+    floating[:, ::1] W,
+    floating[:, ::1] V,
+    floating[::1] b,
+    floating[::1] c,
+    list state1,
+    list state2,
+    uint64_t[::1] rng_state,
+    *,
+    Py_ssize_t batch_size,
+    Py_ssize_t max_batch_nnz,
+    bint tied,
+    int activation,
+    int output,
+    int loss,
+    int noise,
+    double noise_level,
+    int solver,
+    double learning_rate,
+    double momentum,
+    double beta1,
+    double beta2,
+    double epsilon,
+    double alpha,
+    long adam_t,
+    bint shuffle,
+    double contraction=0.0,
+):
+    """One epoch of minibatch training on CSR input, in place.
+
+    The sparse counterpart of :func:`_train_epoch`, with the same
+    parameters, except that ``X`` comes as the CSR arrays ``data``,
+    ``indices`` and ``indptr`` (indices as intp), ``max_batch_nnz`` bounds the
+    stored entries of any minibatch, and ``noise`` is ``NOISE_NONE`` or
+    ``NOISE_MASKING`` (masking drops stored entries with the same
+    counter-based decisions as the dense engine, so dense and CSR inputs with
+    the same values give the same fit up to rounding).
+
+    The whole matrix is never densified. The encoder product ``X~ W^T`` and
+    the encoder half of the weight gradient ``G_A^T X~`` run over the stored
+    entries only; for that the encoder weights are held transposed
+    (``W^T``, shape (n_features, n_hidden), so each stored entry touches one
+    contiguous row) for the duration of the epoch, together with their
+    optimizer state. The decoder side is dense per minibatch (BLAS GEMMs).
+    Runs on one thread (plus the BLAS library's threads).
+    """
+    cdef Py_ssize_t n = indptr.shape[0] - 1, d = W.shape[1], h = W.shape[0]
+    cdef Py_ssize_t start, bsz, r, i, j, k, p, tmp, row, cnt
+    cdef Py_ssize_t n_seen = 0
+    cdef double loss_sum = 0, batch_loss, penalty
+    cdef floating lr = <floating> learning_rate
+    cdef floating mom = <floating> momentum
+    cdef floating b1 = <floating> beta1, b2 = <floating> beta2
+    cdef floating eps = <floating> epsilon, decay = <floating> alpha
+    cdef floating lam = <floating> contraction
+    cdef floating step, v, g, a, da, coef, two_lam_b, scale
+    cdef bint fused_sgd = solver == SOLVER_SGD and momentum == 0
+    cdef bint masking = noise == NOISE_MASKING
+    cdef uint64_t key = 0
+    cdef uint64_t thr = <uint64_t> (noise_level * 4294967296.0)
+    cdef uint64_t *rs = &rng_state[0]
+    cdef floating *Wp = &W[0, 0]
+    cdef floating *Vp = &V[0, 0]
+    cdef floating[:, ::1] s1W = state1[0], s1V = state1[1], s2W = state2[0], s2V = state2[1]
+    cdef floating[::1] s1b = state1[2], s1c = state1[3], s2b = state2[2], s2c = state2[3]
+    cdef floating *p_s1W = &s1W[0, 0] if s1W.shape[0] > 0 else NULL
+    cdef floating *p_s1V = &s1V[0, 0] if s1V.shape[0] > 0 else NULL
+    cdef floating *p_s2W = &s2W[0, 0] if s2W.shape[0] > 0 else NULL
+    cdef floating *p_s2V = &s2V[0, 0] if s2V.shape[0] > 0 else NULL
+    cdef floating *p_s1b = &s1b[0] if s1b.shape[0] > 0 else NULL
+    cdef floating *p_s1c = &s1c[0] if s1c.shape[0] > 0 else NULL
+    cdef floating *p_s2b = &s2b[0] if s2b.shape[0] > 0 else NULL
+    cdef floating *p_s2c = &s2c[0] if s2c.shape[0] > 0 else NULL
+    cdef floating *WT
+    cdef floating *gWT = NULL
+    cdef floating *gV = NULL
+    cdef floating *s1WT = NULL
+    cdef floating *s2WT = NULL
+    cdef floating *M1
+    cdef floating *Z
+    cdef floating *Xd
+    cdef floating *gb
+    cdef floating *gc
+    cdef floating *w2
+    cdef floating *q
+    cdef floating *bval
+    cdef Py_ssize_t *bidx
+    cdef Py_ssize_t *bptr
+    cdef Py_ssize_t *ident
+    cdef int ib, ih = <int> h, id_ = <int> d
+    cdef bint ok
+
+    if n == 0:
+        return 0.0, adam_t, 0
+    batch_size = min(batch_size, n)
+    max_batch_nnz = max(max_batch_nnz, 1)
+    WT = <floating *> malloc(h * d * sizeof(floating))
+    M1 = <floating *> malloc(2 * batch_size * h * sizeof(floating))
+    Z = <floating *> malloc(batch_size * d * sizeof(floating))
+    Xd = <floating *> calloc(batch_size * d, sizeof(floating))
+    gb = <floating *> malloc(h * sizeof(floating))
+    gc = <floating *> malloc(d * sizeof(floating))
+    w2 = <floating *> malloc(2 * h * sizeof(floating))
+    bval = <floating *> malloc(max_batch_nnz * sizeof(floating))
+    bidx = <Py_ssize_t *> malloc(max_batch_nnz * sizeof(Py_ssize_t))
+    bptr = <Py_ssize_t *> malloc((batch_size + 1) * sizeof(Py_ssize_t))
+    ident = <Py_ssize_t *> malloc(batch_size * sizeof(Py_ssize_t))
+    ok = not (WT == NULL or M1 == NULL or Z == NULL or Xd == NULL or gb == NULL
+              or gc == NULL or w2 == NULL or bval == NULL or bidx == NULL
+              or bptr == NULL or ident == NULL)
+    if ok and not fused_sgd:
+        gWT = <floating *> malloc(h * d * sizeof(floating))
+        ok = gWT != NULL
+        if ok and not tied:
+            gV = <floating *> malloc(h * d * sizeof(floating))
+            ok = gV != NULL
+    if ok and p_s1W != NULL:
+        s1WT = <floating *> malloc(h * d * sizeof(floating))
+        ok = s1WT != NULL
+    if ok and p_s2W != NULL:
+        s2WT = <floating *> malloc(h * d * sizeof(floating))
+        ok = s2WT != NULL
+    if not ok:
+        free(WT); free(M1); free(Z); free(Xd); free(gb); free(gc); free(w2)
+        free(bval); free(bidx); free(bptr); free(ident); free(gWT); free(gV)
+        free(s1WT); free(s2WT)
+        raise MemoryError("could not allocate the training work buffers")
+    q = w2 + h
+    two_lam_b = 0
+
+    with nogil:
+        for r in range(batch_size):
+            ident[r] = r
+        _transpose(Wp, h, d, WT)
+        if s1WT != NULL:
+            _transpose(p_s1W, h, d, s1WT)
+        if s2WT != NULL:
+            _transpose(p_s2W, h, d, s2WT)
+        if shuffle:
+            for i in range(n - 1, 0, -1):
+                j = _randint(rs, i + 1)
+                tmp = order[i]
+                order[i] = order[j]
+                order[j] = tmp
+
+        start = 0
+        while start < n:
+            bsz = min(batch_size, n - start)
+            ib = <int> bsz
+            two_lam_b = 2 * lam / <floating> bsz
+            if solver == SOLVER_ADAM:
+                adam_t += 1
+                step = <floating> (learning_rate * sqrt(1 - beta2 ** adam_t)
+                                   / (1 - beta1 ** adam_t))
+            else:
+                step = lr
+            # 1. clean rows into Xd (dense loss targets), kept entries of the
+            #    corrupted rows into the batch CSR (bval, bidx, bptr)
+            cnt = 0
+            for r in range(bsz):
+                row = order[start + r]
+                if masking:
+                    key = _next_u64(rs)
+                bptr[r] = cnt
+                for p in range(indptr[row], indptr[row + 1]):
+                    k = indices[p]
+                    Xd[r * d + k] += data[p]
+                    if masking and _masked(key, k, thr):
+                        continue
+                    bidx[cnt] = k
+                    bval[cnt] = data[p]
+                    cnt += 1
+            bptr[bsz] = cnt
+            # 2. A = X~ W^T over stored entries, H = s(A + b)
+            for r in range(bsz):
+                for j in range(h):
+                    M1[r * h + j] = 0
+                for p in range(bptr[r], bptr[r + 1]):
+                    v = bval[p]
+                    k = bidx[p]
+                    for j in range(h):
+                        M1[r * h + j] += v * WT[k * h + j]
+                for j in range(h):
+                    M1[r * h + j] = _activate(M1[r * h + j] + b[j], activation)
+            penalty = 0
+            if lam > 0:
+                for j in range(h):
+                    w2[j] = 0
+                for k in range(d):
+                    for j in range(h):
+                        w2[j] += WT[k * h + j] * WT[k * h + j]
+                for r in range(bsz):
+                    for j in range(h):
+                        _jacobian_factors(M1[r * h + j], activation, &a, &da)
+                        penalty += <double> (a * a * w2[j])
+                penalty *= lam
+            # 3. Z = H V (tied: V = W, held as W^T)
+            if tied:
+                _gemm(False, True, ib, id_, ih, <floating> 1, M1, ih, WT, ih,
+                      <floating> 0, Z, id_)
+            else:
+                _gemm(False, False, ib, id_, ih, <floating> 1, M1, ih, Vp, id_,
+                      <floating> 0, Z, id_)
+            # 4. loss against the clean rows; G_Z over Z, gc
+            batch_loss = penalty + _loss_columns(0, d, bsz, d, 0, Z, Z, Xd, ident,
+                                                 &c[0], gc, loss, output)
+            memset(Xd, 0, bsz * d * sizeof(floating))
+            if not isfinite(batch_loss):
+                break
+            # 5. G_H = G_Z V^T (bottom of M1); G_A = G_H * s'(A) (+ penalty)
+            if tied:
+                _gemm(False, False, ib, ih, id_, <floating> 1, Z, id_, WT, ih,
+                      <floating> 0, M1 + bsz * h, ih)
+            else:
+                _gemm(False, True, ib, ih, id_, <floating> 1, Z, id_, Vp, id_,
+                      <floating> 0, M1 + bsz * h, ih)
+            for j in range(h):
+                gb[j] = 0
+                q[j] = 0
+            for r in range(bsz):
+                for j in range(h):
+                    _jacobian_factors(M1[r * h + j], activation, &a, &da)
+                    g = M1[(bsz + r) * h + j] * a
+                    if lam > 0:
+                        g = g + two_lam_b * a * da * w2[j]
+                        q[j] += a * a
+                    M1[(bsz + r) * h + j] = g
+                    gb[j] += g
+            for j in range(h):
+                q[j] *= two_lam_b
+            # 6. updates. Encoder weights (held as W^T): decoder half of the
+            #    tied gradient by GEMM, encoder half scattered over stored
+            #    entries; row decay and contraction term per hidden unit.
+            if fused_sgd:
+                if decay != 0 or lam > 0:
+                    for k in range(d):
+                        for j in range(h):
+                            WT[k * h + j] *= 1 - lr * (decay + q[j])
+                if tied:
+                    _gemm(True, False, id_, ih, ib, -lr, Z, id_, M1, ih,
+                          <floating> 1, WT, ih)
+                else:
+                    _gemm(True, False, ih, id_, ib, -lr, M1, ih, Z, id_,
+                          1 - lr * decay, Vp, id_)
+                coef = -lr
+                for r in range(bsz):
+                    for p in range(bptr[r], bptr[r + 1]):
+                        v = coef * bval[p]
+                        k = bidx[p]
+                        for j in range(h):
+                            WT[k * h + j] += v * M1[(bsz + r) * h + j]
+            else:
+                if tied:
+                    _gemm(True, False, id_, ih, ib, <floating> 1, Z, id_, M1, ih,
+                          <floating> 0, gWT, ih)
+                else:
+                    memset(gWT, 0, h * d * sizeof(floating))
+                    _gemm(True, False, ih, id_, ib, <floating> 1, M1, ih, Z, id_,
+                          <floating> 0, gV, id_)
+                    _update(Vp, gV, p_s1V, p_s2V, h * d, solver, step, mom, b1, b2,
+                            eps, decay)
+                for r in range(bsz):
+                    for p in range(bptr[r], bptr[r + 1]):
+                        v = bval[p]
+                        k = bidx[p]
+                        for j in range(h):
+                            gWT[k * h + j] += v * M1[(bsz + r) * h + j]
+                if lam > 0:
+                    for k in range(d):
+                        for j in range(h):
+                            gWT[k * h + j] += q[j] * WT[k * h + j]
+                _update(WT, gWT, s1WT, s2WT, h * d, solver, step, mom, b1, b2, eps,
+                        decay)
+            _update(&b[0], gb, p_s1b, p_s2b, h, solver, step, mom, b1, b2, eps, 0)
+            _update(&c[0], gc, p_s1c, p_s2c, d, solver, step, mom, b1, b2, eps, 0)
+            loss_sum += batch_loss
+            start += bsz
+            n_seen = start
+
+        _transpose(WT, d, h, Wp)
+        if s1WT != NULL:
+            _transpose(s1WT, d, h, p_s1W)
+        if s2WT != NULL:
+            _transpose(s2WT, d, h, p_s2W)
+
+    free(WT); free(M1); free(Z); free(Xd); free(gb); free(gc); free(w2)
+    free(bval); free(bidx); free(bptr); free(ident); free(gWT); free(gV)
+    free(s1WT); free(s2WT)
     return loss_sum, adam_t, n_seen

@@ -40,3 +40,24 @@ cdef inline void _normal_pair(uint64_t *s, double *z0, double *z1) noexcept nogi
     cdef double r = sqrt(-2.0 * log(u1))
     z0[0] = r * cos(2.0 * M_PI * u2)
     z1[0] = r * sin(2.0 * M_PI * u2)
+
+
+cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
+    """splitmix64's finaliser: a bijective 64-bit hash."""
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu
+    return z ^ (z >> 31)
+
+
+cdef inline bint _masked(uint64_t key, Py_ssize_t k, uint64_t threshold) noexcept nogil:
+    """Whether feature ``k`` of the row whose noise key is ``key`` is masked.
+
+    Counter-based: the decision depends only on ``(key, k)``, so a dense row
+    and the stored entries of the same sparse row get identical masks. One
+    64-bit hash serves features ``2m`` and ``2m + 1`` (32 bits each);
+    ``P(masked) = threshold / 2**32``.
+    """
+    cdef uint64_t r = _mix64(key + <uint64_t> (k >> 1) * 0x9E3779B97F4A7C15u)
+    if k & 1:
+        r >>= 32
+    return (r & 0xFFFFFFFFu) < threshold

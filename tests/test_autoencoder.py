@@ -551,11 +551,6 @@ def test_empty_input_is_rejected():
         DenoisingAutoencoder().fit(np.empty((0, 5)))
 
 
-def test_sparse_input_is_rejected_with_a_clear_error(digits):
-    with pytest.raises(TypeError, match="Sparse data was passed.*dense data is required"):
-        DenoisingAutoencoder().fit(sp.csr_matrix(digits[0]))
-
-
 @pytest.mark.parametrize("params, match", [
     ({"n_components": 0}, "n_components"),
     ({"activation": "softmax"}, "activation"),
@@ -644,3 +639,83 @@ def test_larger_contraction_lowers_jacobian_norm_on_held_out_data(corruption, di
         ).fit(X_train)
         norms.append(dae.jacobian_squared_norm(X_test).mean())
     assert norms[0] > norms[1] > norms[2]
+
+
+# --------------------------------------------------------------------------- #
+# Sparse input
+# --------------------------------------------------------------------------- #
+def _sparse_digits(digits):
+    X = digits[0][:300].copy()
+    return X, sp.csr_matrix(X)
+
+
+@pytest.mark.parametrize("corruption", [None, "masking"])
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
+@pytest.mark.parametrize("contraction", [0.0, 0.1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_and_csr_inputs_give_the_same_fit(corruption, tied, solver, momentum,
+                                                contraction, dtype, digits):
+    X, Xs = _sparse_digits(digits)
+    kw = dict(n_components=24, loss="cross_entropy", corruption=corruption,
+              tied_weights=tied, solver=solver, momentum=momentum,
+              learning_rate=0.05 if solver == "sgd" else 0.01, alpha=1e-3,
+              contraction=contraction, batch_size=16, max_iter=3, random_state=0)
+    dense = DenoisingAutoencoder(**kw).fit(X.astype(dtype))
+    sparse = DenoisingAutoencoder(**kw).fit(Xs.astype(dtype))
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    assert sparse.components_.dtype == dtype
+    assert_allclose(sparse.components_, dense.components_, rtol=rtol, atol=rtol)
+    assert_allclose(sparse.intercept_hidden_, dense.intercept_hidden_, rtol=rtol, atol=rtol)
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=rtol)
+    if not tied:
+        assert_allclose(sparse.decoder_components_, dense.decoder_components_,
+                        rtol=rtol, atol=rtol)
+
+
+def test_sparse_methods_match_dense(digits):
+    X, Xs = _sparse_digits(digits)
+    dae = DenoisingAutoencoder(n_components=16, max_iter=2, random_state=0).fit(X)
+    assert_allclose(dae.transform(Xs), dae.transform(X), rtol=1e-12)
+    assert_allclose(dae.score_samples(Xs), dae.score_samples(X), rtol=1e-12)
+    assert dae.score(Xs) == pytest.approx(dae.score(X), rel=1e-12)
+    assert_allclose(dae.jacobian_squared_norm(Xs), dae.jacobian_squared_norm(X), rtol=1e-12)
+    assert isinstance(dae.inverse_transform(dae.transform(Xs)), np.ndarray)
+    # partial_fit on CSR continues a dense fit
+    dae.partial_fit(Xs)
+    assert dae.n_iter_ == 3
+
+
+@pytest.mark.parametrize("fmt", ["coo", "csc", "lil"])
+def test_other_sparse_formats_are_converted_to_csr(fmt, digits):
+    X, Xs = _sparse_digits(digits)
+    kw = dict(n_components=8, max_iter=2, random_state=0)
+    ref = DenoisingAutoencoder(**kw).fit(Xs)
+    other = DenoisingAutoencoder(**kw).fit(Xs.asformat(fmt))
+    assert_allclose(other.components_, ref.components_, rtol=1e-12)
+
+
+def test_masking_on_sparse_input_drops_stored_entries(digits):
+    # ν = 1 drops every stored entry: the encoder sees zeros and, as in the
+    # dense case, the decoder learns the mean of the clean rows.
+    X, Xs = _sparse_digits(digits)
+    dae = DenoisingAutoencoder(
+        n_components=8, loss="cross_entropy", corruption="masking", corruption_level=1.0,
+        solver="adam", learning_rate=0.05, batch_size=X.shape[0], max_iter=200, tol=0.0,
+        random_state=0,
+    ).fit(Xs)
+    recon = dae.inverse_transform(dae.transform(np.zeros((1, X.shape[1]))))[0]
+    assert_allclose(recon, X.mean(axis=0), atol=0.005)
+
+
+@pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper"])
+def test_densifying_noise_on_sparse_input_is_refused(corruption, digits):
+    _, Xs = _sparse_digits(digits)
+    with pytest.raises(ValueError, match="not supported on sparse input.*densify"):
+        DenoisingAutoencoder(corruption=corruption).fit(Xs)
+
+
+def test_cross_entropy_range_check_on_sparse_input(digits):
+    _, Xs = _sparse_digits(digits)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        DenoisingAutoencoder(loss="cross_entropy").fit(Xs * 16)
