@@ -18,7 +18,7 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, log1p, log1pf, tanh, tanhf, sqrt, fabs, isfinite
+from libc.math cimport exp, expf, log1p, logf, tanh, tanhf, sqrt, fabs, isfinite
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t
@@ -68,9 +68,13 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return exp(x)
 
 
-cdef inline floating _log1p(floating x) noexcept nogil:
+cdef inline floating _log1p_unit(floating x) noexcept nogil:
+    """``log(1 + x)`` for ``x`` in [0, 1]. In float32, ``logf(1 + x)``: glibc's
+    logf is table-driven and about three times cheaper than its log1pf, and
+    the rounding of ``1 + x`` (at most 6e-8 absolute) is below float32's own
+    resolution of the loss terms. In float64, the exact ``log1p``."""
     if floating is float:
-        return log1pf(x)
+        return logf(1 + x)
     else:
         return log1p(x)
 
@@ -145,7 +149,7 @@ cdef inline double _loss_and_grad(
         e = _exp(-fabs(z))
         p = 1 / (1 + e) if z >= 0 else e / (1 + e)
         grad[0] = p - x
-        return <double> ((z if z > 0 else 0) - x * z + _log1p(e))
+        return <double> ((z if z > 0 else 0) - x * z + _log1p_unit(e))
     if out == ACT_SIGMOID:
         p = _sigmoid(z)
         diff = p - x
