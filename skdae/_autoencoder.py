@@ -37,6 +37,29 @@ from ._autoencoder_fast import (
     _train_epoch_sparse,
 )
 
+try:  # scikit-learn >= 1.9: the experimental callback API (sklearn.callback)
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # scikit-learn < 1.9: no callbacks, fit runs as before
+
+    class _NoCallbackContext:
+        """Stands in for sklearn.callback.CallbackContext: calls nothing."""
+
+        def subcontext(self, **kwargs):
+            return self
+
+        def call_on_fit_task_begin(self, **kwargs):
+            return self
+
+        def call_on_fit_task_end(self, **kwargs):
+            return False
+
+    class CallbackSupportMixin:
+        """No ``set_callbacks`` before scikit-learn 1.9."""
+
+        def _init_callback_context(self, **kwargs):
+            return _NoCallbackContext()
+
+
 # String -> engine code maps (must match the enums in _autoencoder_fast.pyx).
 _ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "identity": 3}
 _LOSSES = {"squared_error": 0, "cross_entropy": 1}
@@ -87,7 +110,9 @@ def _init_bound(activation, n_features, n_components):
     return 4.0 * bound if activation == "sigmoid" else bound
 
 
-class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class DenoisingAutoencoder(
+    CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Denoising autoencoder with one hidden layer (Vincent et al., 2008).
 
     The encoder maps an input ``x`` to ``h(x) = s(b + W x)``; the decoder maps
@@ -431,7 +456,7 @@ default="masking"
         self : object
             The fitted estimator.
         """
-        return self._fit(X, incremental=False)
+        return self._fit(X, y, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -450,7 +475,7 @@ default="masking"
         self : object
             The updated estimator.
         """
-        return self._fit(X, incremental=True)
+        return self._fit(X, y, incremental=True)
 
     def _output_activation(self):
         """Decoder output activation after resolving ``None``."""
@@ -547,7 +572,7 @@ default="masking"
         for dst, src in zip(self._parameters(), arrays):
             dst[...] = src
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, y, incremental):
         self._check_params()
         if self.early_stopping and incremental:
             raise ValueError(
@@ -587,6 +612,15 @@ default="masking"
         else:
             noise_low, noise_high = self.data_min_, self.data_max_
 
+        n_epochs = 1 if incremental else self.max_iter
+        # Callbacks (scikit-learn >= 1.9) see one task per fit or partial_fit
+        # call with one subtask per epoch, and the data as passed to fit.
+        callback_ctx = self._init_callback_context(
+            task_name="partial_fit" if incremental else "fit", max_subtasks=n_epochs
+        )
+        callback_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
+        X_fit = X
+
         X_val = None
         if self.early_stopping:
             X, X_val = train_test_split(
@@ -603,7 +637,6 @@ default="masking"
             best = self._snapshot()
 
         order = np.arange(X.shape[0], dtype=np.intp)
-        n_epochs = 1 if incremental else self.max_iter
         engine_params = dict(
             batch_size=self.batch_size,
             tied=self.tied_weights,
@@ -631,6 +664,8 @@ default="masking"
             max_batch_nnz = int(min(X.nnz, self.batch_size * row_nnz.max(initial=0)))
             del engine_params["noise_level"], engine_params["noise"]
         for _ in range(n_epochs):
+            epoch_ctx = callback_ctx.subcontext(task_name="epoch")
+            epoch_ctx.call_on_fit_task_begin(estimator=self, X=X_fit, y=y)
             tic = time.perf_counter()
             snapshot = self._snapshot()
             if sparse:
@@ -675,7 +710,15 @@ default="masking"
                 )
             if self._update_no_improvement_count(X_val):
                 best = self._snapshot()
+            stop = epoch_ctx.call_on_fit_task_end(
+                estimator=self, X=X_fit, y=y,
+                reconstruction_attributes=self._fitted_attributes,
+            )
             if incremental:
+                break
+            if stop:
+                if self.verbose:
+                    print("A callback stopped the training.")
                 break
             if self._no_improvement_count > self.n_iter_no_change:
                 if self.verbose:
@@ -694,7 +737,23 @@ default="masking"
                 )
         if self.early_stopping:
             self._restore(best)
+        callback_ctx.call_on_fit_task_end(
+            estimator=self, X=X_fit, y=y,
+            reconstruction_attributes=self._fitted_attributes,
+        )
         return self
+
+    def _fitted_attributes(self):
+        """Copies of what inference needs, for a callback's ``fitted_estimator``
+        (a snapshot: the training engine updates the live arrays in place)."""
+        names = ["components_", "intercept_hidden_", "intercept_visible_",
+                 "data_min_", "data_max_"]
+        if not self.tied_weights:
+            names.append("decoder_components_")
+        attributes = {name: getattr(self, name).copy() for name in names}
+        attributes.update(n_iter_=self.n_iter_, t_=self.t_, loss_=self.loss_,
+                          loss_curve_=list(self.loss_curve_))
+        return attributes
 
     def _penalty(self):
         """L2 term ``0.5 * alpha * ||W||**2`` (plus the untied decoder's)."""
