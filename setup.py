@@ -21,7 +21,10 @@ from setuptools import Extension, setup
 OPENMP = os.environ.get("SKDAE_OPENMP", "1" if sys.platform.startswith("linux") else "0") == "1"
 DEBUG = os.environ.get("SKDAE_CYTHON_DEBUG", "0") == "1"
 
-compile_args = ["-O3"] if sys.platform != "win32" else ["/O2"]
+# -fno-trapping-math lets GCC if-convert and vectorise the float32 loops
+# (selects instead of branches); it changes no result and, unlike
+# -ffast-math, keeps NaN/inf semantics (the engine's isfinite checks).
+compile_args = ["-O3", "-fno-trapping-math"] if sys.platform != "win32" else ["/O2"]
 link_args = []
 if OPENMP:
     compile_args.append("-fopenmp" if sys.platform != "win32" else "/openmp")
@@ -34,7 +37,7 @@ extensions = [
     Extension(
         name,
         [name.replace(".", "/") + ".pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "skdae"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

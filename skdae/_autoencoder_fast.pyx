@@ -25,6 +25,10 @@ from libc.stdint cimport uint64_t
 
 import numpy as np
 
+cdef extern from "_fastmath.h":
+    float skdae_expf(float x) noexcept nogil
+    float skdae_log1p_unit(float e) noexcept nogil
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -235,6 +239,14 @@ cdef inline int _kernel_threads(Py_ssize_t n_elements) noexcept nogil:
     return 1 if n_elements < 131072 else skdae_omp_max_threads()
 
 
+def _fast_exp_log1p(const float[::1] x, float[::1] exp_out, float[::1] log1p_out):
+    """Test hook: the vectorised float32 ``exp(x)`` and ``log(1 + x)``."""
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        exp_out[i] = skdae_expf(x[i])
+        log1p_out[i] = skdae_log1p_unit(x[i])
+
+
 def _seed_rng(uint64_t[::1] state, uint64_t seed):
     """Fill the 4-word xoshiro256** ``state`` from ``seed`` with splitmix64."""
     cdef int i
@@ -272,9 +284,10 @@ def _bias_activation(floating[:, ::1] A, const floating[::1] bias, int act):
     """In place ``A = act(A + bias)`` (bias broadcast over rows), fused in one pass."""
     cdef Py_ssize_t i, j, n = A.shape[0], m = A.shape[1]
     cdef int n_threads = _kernel_threads(n * m)
+    if n == 0 or m == 0:
+        return
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        for j in range(m):
-            A[i, j] = _activate(A[i, j] + bias[j], act)
+        _activate_rows(&A[i, 0], &bias[0], m, act)
 
 
 def _reconstruction_loss_rows(
@@ -306,6 +319,32 @@ cdef inline floating *_offset(floating *p, Py_ssize_t o) noexcept nogil:
     return p + o if p != NULL else NULL
 
 
+cdef inline void _sigmoid_bias_rows_f32(float *A, const float *bias,
+                                        Py_ssize_t m) noexcept nogil:
+    """``A = sigmoid(A + bias)`` over ``m`` contiguous floats, vectorisable."""
+    cdef Py_ssize_t j
+    cdef float a, na, e, inv
+    for j in range(m):
+        a = A[j] + bias[j]
+        na = -a if a >= 0 else a
+        e = skdae_expf(na)
+        inv = 1.0 / (1.0 + e)
+        A[j] = inv if a >= 0 else e * inv
+
+
+cdef inline void _activate_rows(floating *A, const floating *bias, Py_ssize_t m,
+                                int act) noexcept nogil:
+    """``A = act(A + bias)`` over ``m`` contiguous values (the float32 sigmoid
+    takes the vectorised path)."""
+    cdef Py_ssize_t j
+    if floating is float:
+        if act == ACT_SIGMOID:
+            _sigmoid_bias_rows_f32(A, bias, m)
+            return
+    for j in range(m):
+        A[j] = _activate(A[j] + bias[j], act)
+
+
 cdef double _forward_block(
     Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t bsz, Py_ssize_t h, Py_ssize_t d,
     floating *M1, const floating *M2, const floating *W, const floating *V,
@@ -327,8 +366,7 @@ cdef double _forward_block(
     _gemm(False, True, ib, ihj, id_, <floating> 1, M2 + bsz * d, id_,
           W + j0 * d, id_, <floating> 0, M1 + j0, ih)
     for r in range(bsz):
-        for j in range(j0, j1):
-            M1[r * h + j] = _activate(M1[r * h + j] + b[j], activation)
+        _activate_rows(M1 + r * h + j0, b + j0, j1 - j0, activation)
     if lam > 0:
         for j in range(j0, j1):
             acc = 0
@@ -343,6 +381,38 @@ cdef double _forward_block(
     _gemm(False, False, ib, id_, ihj, <floating> 1, M1 + j0, ih, V + j0 * d, id_,
           <floating> 0, Zt, id_)
     return penalty
+
+
+cdef double _cross_entropy_row_f32(
+    float *Zr, const float *Xr, const float *c, float *gc, Py_ssize_t k0,
+    Py_ssize_t k1, float inv_b,
+) noexcept nogil:
+    """Cross-entropy of one row's columns ``[k0, k1)`` from pre-activations
+    ``Zr`` (bias not yet added), overwriting them with ``G_Z`` and adding it
+    to ``gc``. Vectorised: the loss terms go through a stack buffer and are
+    summed afterwards (a vector reduction would reorder the sum)."""
+    cdef float terms[512]
+    cdef Py_ssize_t k, s0, s1
+    cdef float z, x, az, e, inv, p, g
+    cdef double acc = 0
+    s0 = k0
+    while s0 < k1:
+        s1 = min(s0 + 512, k1)
+        for k in range(s0, s1):
+            z = Zr[k] + c[k]
+            x = Xr[k]
+            az = z if z >= 0 else -z
+            e = skdae_expf(-az)
+            inv = 1.0 / (1.0 + e)
+            p = inv if z >= 0 else e * inv
+            terms[k - s0] = (z if z > 0 else 0) - x * z + skdae_log1p_unit(e)
+            g = (p - x) * inv_b
+            Zr[k] = g
+            gc[k] += g
+        for k in range(s1 - s0):
+            acc += terms[k]
+        s0 = s1
+    return acc
 
 
 cdef double _loss_columns(
@@ -360,10 +430,16 @@ cdef double _loss_columns(
     for k in range(k0, k1):
         gc[k] = 0
     for r in range(bsz):
+        for t in range(n_parts):
+            for k in range(k0, k1):
+                M2[r * d + k] += Zpart[(t * bsz + r) * d + k]
+        if floating is float:
+            if loss == LOSS_CROSS_ENTROPY:
+                acc += _cross_entropy_row_f32(M2 + r * d, X + rows[r] * d, c, gc,
+                                              k0, k1, inv_b)
+                continue
         for k in range(k0, k1):
             z = M2[r * d + k] + c[k]
-            for t in range(n_parts):
-                z = z + Zpart[(t * bsz + r) * d + k]
             acc += _loss_and_grad(z, X[rows[r] * d + k], loss, output, &g)
             g = g * inv_b
             M2[r * d + k] = g
@@ -430,6 +506,12 @@ cdef void _backward_block(
                 for i in range(d):
                     W[j * d + i] *= scale
             enc_beta = 1
+    elif activation == ACT_SIGMOID:
+        for r in range(bsz):  # the common case, written to vectorise
+            for j in range(j0, j1):
+                g = M1[(bsz + r) * h + j] * M1[r * h + j] * (1 - M1[r * h + j])
+                M1[(bsz + r) * h + j] = g
+                gb[j] += g
     else:
         for r in range(bsz):
             for j in range(j0, j1):

@@ -1,0 +1,64 @@
+/* Branch-free float32 exp and log(1 + x) that GCC can vectorise.
+ *
+ * glibc's expf/logf are scalar calls, so a loop that uses them stays scalar
+ * unless the whole module is built with -ffast-math (which would also break
+ * the isfinite checks the engine relies on). These follow Cephes' expf and
+ * logf (S. L. Moshier): range reduction plus a minimax polynomial, with the
+ * branches written as selects. Max error about 2 ulp on the ranges the engine
+ * uses; tests compare them with numpy over dense grids.
+ */
+#ifndef SKDAE_FASTMATH_H
+#define SKDAE_FASTMATH_H
+#include <stdint.h>
+#include <string.h>
+
+static inline float skdae_expf(float x)
+{
+    /* valid for x in [-87, 88]; clamped outside */
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float t = x * 1.44269504088896341f;
+    /* round to nearest with the 1.5 * 2**23 trick (no libm call) */
+    float n = (t + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r2 + r + 1.0f;
+    int32_t i = (int32_t) n;
+    int32_t bits = (i + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return p * scale;
+}
+
+static inline float skdae_log1p_unit(float e)
+{
+    /* log(1 + e) for e in [0, 1]: y = 1 + e in [1, 2] */
+    float y = 1.0f + e;
+    int big = y > 1.41421356237f;
+    float m = big ? 0.5f * y : y;
+    float k = big ? 1.0f : 0.0f;
+    float x = m - 1.0f;
+    float z = x * x;
+    float p = 7.0376836292E-2f;
+    p = p * x - 1.1514610310E-1f;
+    p = p * x + 1.1676998740E-1f;
+    p = p * x - 1.2420140846E-1f;
+    p = p * x + 1.4249322787E-1f;
+    p = p * x - 1.6668057665E-1f;
+    p = p * x + 2.0000714765E-1f;
+    p = p * x - 2.4999993993E-1f;
+    p = p * x + 3.3333331174E-1f;
+    float r = p * x * z;
+    r += k * -2.12194440e-4f;
+    r += -0.5f * z;
+    return x + r + k * 0.693359375f;
+}
+
+#endif
