@@ -61,7 +61,7 @@ def test_example_runs_and_is_a_gallery_script(path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize(
-    "name", ["grid_search_pipeline.py", "grid_search_unsupervised.py"]
+    "name", ["plot_grid_search_pipeline.py", "plot_grid_search_unsupervised.py"]
 )
 def test_grid_search_examples_honour_quick(name, monkeypatch, capsys):
     ns, out = run_example(name, monkeypatch, capsys)
@@ -70,7 +70,7 @@ def test_grid_search_examples_honour_quick(name, monkeypatch, capsys):
 
 
 def test_grid_search_pipeline(monkeypatch, capsys):
-    ns, out = run_example("grid_search_pipeline.py", monkeypatch, capsys)
+    ns, out = run_example("plot_grid_search_pipeline.py", monkeypatch, capsys)
     search = ns["search"]
     grid = ns["param_grid"]
     n_candidates = np.prod([len(v) for v in grid.values()])
@@ -92,7 +92,7 @@ def _sigmoid(z):
 
 
 def test_grid_search_unsupervised(monkeypatch, capsys):
-    ns, out = run_example("grid_search_unsupervised.py", monkeypatch, capsys)
+    ns, out = run_example("plot_grid_search_unsupervised.py", monkeypatch, capsys)
     search, scores = ns["search"], ns["scores"]
     grid = ns["param_grid"]
     assert scores.shape == (len(grid["n_components"]), len(grid["corruption_level"]))
