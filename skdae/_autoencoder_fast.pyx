@@ -18,7 +18,7 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, log1p, logf, tanh, tanhf, sqrt, fabs, isfinite
+from libc.math cimport exp, expf, log, log1p, logf, tanh, tanhf, sqrt, fabs, isfinite
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t
@@ -1095,4 +1095,260 @@ def _train_epoch_sparse(
     free(WT); free(M1); free(Z); free(Xd); free(gb); free(gc); free(w2)
     free(bval); free(bidx); free(bptr); free(ident); free(gWT); free(gV)
     free(s1WT); free(s2WT)
+    return loss_sum, adam_t, n_seen
+
+
+# ---------------------------------------------------------------------- #
+# Supervised fine-tuning of a stack of encoders with a softmax output layer
+# ---------------------------------------------------------------------- #
+# Notation (row-major, one minibatch of B rows, layers l = 0 .. L-1, the
+# last one the softmax output):
+#   H_0 = X[rows] (B, s_0), coefs[l] (s_l, s_{l+1}) as in MLPClassifier
+#   A_{l+1} = H_l coefs[l] + intercepts[l], H_{l+1} = s(A_{l+1}) (l < L-1)
+#   P = softmax(A_L), loss = -mean_rows log P[y]
+#   G_L = (P - Y) / B; G_l = (G_{l+1} coefs[l]^T) * s'(A_l)
+#   dL/dcoefs[l] = H_l^T G_{l+1}, dL/dintercepts[l] = sum_rows G_{l+1}
+# Each H_l buffer is overwritten by G_l once layer l's weight gradient has
+# used it, so the backward pass needs a single scratch buffer.
+
+cdef double _softmax_rows(
+    floating *A, const floating *bias, const Py_ssize_t *labels, Py_ssize_t bsz,
+    Py_ssize_t k,
+) noexcept nogil:
+    """Add ``bias``, take the softmax of each row of ``A`` (bsz, k) and
+    overwrite ``A`` with ``(P - Y) / bsz``. Returns the summed negative
+    log-likelihood ``sum_rows log(sum exp(a - m)) - (a_y - m)``."""
+    cdef Py_ssize_t r, j
+    cdef floating m, s, inv_s, zy
+    cdef floating inv_b = <floating> 1.0 / <floating> bsz
+    cdef floating *a
+    cdef double acc = 0
+    for r in range(bsz):
+        a = A + r * k
+        m = a[0] + bias[0]
+        for j in range(k):
+            a[j] = a[j] + bias[j]
+            if a[j] > m:
+                m = a[j]
+        zy = a[labels[r]] - m
+        s = 0
+        for j in range(k):
+            a[j] = _exp(a[j] - m)
+            s = s + a[j]
+        acc += log(<double> s) - <double> zy
+        inv_s = inv_b / s
+        for j in range(k):
+            a[j] = a[j] * inv_s
+        a[labels[r]] -= inv_b
+    return acc
+
+
+cdef inline void _times_derivative(floating *G, const floating *S, const floating *H,
+                                   Py_ssize_t n, int act) noexcept nogil:
+    """``G = S * s'(A)`` over ``n`` values, ``s'`` expressed through ``H = s(A)``
+    (``G`` may alias ``H``)."""
+    cdef Py_ssize_t i
+    cdef floating hv
+    if act == ACT_SIGMOID:
+        for i in range(n):
+            hv = H[i]
+            G[i] = S[i] * hv * (1 - hv)
+    else:
+        for i in range(n):
+            G[i] = S[i] * _derivative_from_output(H[i], act)
+
+
+cdef inline void _column_sums(const floating *G, Py_ssize_t bsz, Py_ssize_t k,
+                              floating *out) noexcept nogil:
+    cdef Py_ssize_t r, j
+    for j in range(k):
+        out[j] = 0
+    for r in range(bsz):
+        for j in range(k):
+            out[j] += G[r * k + j]
+
+
+def _finetune_epoch(
+    const floating[:, ::1] X,
+    const Py_ssize_t[::1] y,
+    Py_ssize_t[::1] order,
+    list coefs,
+    list intercepts,
+    list state1,
+    list state2,
+    uint64_t[::1] rng_state,
+    *,
+    Py_ssize_t batch_size,
+    int activation,
+    int solver,
+    double learning_rate,
+    double momentum,
+    double beta1,
+    double beta2,
+    double epsilon,
+    double alpha,
+    long adam_t,
+    bint shuffle,
+):
+    """Run one epoch of supervised fine-tuning of a feed-forward stack in place.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous
+        Clean training inputs (fine-tuning applies no corruption).
+    y : ndarray of shape (n_samples,), dtype intp
+        Class index of each row, in ``[0, n_classes)``.
+    order : ndarray of shape (n_samples,), dtype intp
+        Row order; shuffled in place (Fisher-Yates) when ``shuffle``.
+    coefs, intercepts : list of ndarray
+        ``coefs[l]`` of shape (s_l, s_{l+1}), C-contiguous, and
+        ``intercepts[l]`` of shape (s_{l+1},), updated in place; the last
+        layer is the softmax output layer (``s_L = n_classes``), the others
+        use ``activation``.
+    state1, state2 : list of ndarray
+        Optimizer state, ``2 L`` arrays shaped like ``coefs + intercepts``
+        (empty arrays when unused): SGD velocity in ``state1`` (read only when
+        ``momentum > 0``), Adam first and second moments.
+    rng_state : ndarray of shape (4,), dtype uint64
+        Engine random state (the shuffle), advanced in place.
+    batch_size, activation, solver, learning_rate, momentum, beta1, beta2, \
+epsilon, alpha, adam_t, shuffle
+        Hyperparameters already validated and mapped to codes by Python;
+        ``alpha`` is the L2 penalty on the weights (not the intercepts).
+
+    Returns
+    -------
+    loss_sum : float
+        Sum over the rows of the epoch of each row's cross-entropy, computed
+        with the weights as they were for that row's minibatch.
+    adam_t : int
+        Adam step counter after the epoch.
+    n_seen : int
+        Rows processed; smaller than ``n_samples`` only if the loss became
+        non-finite, in which case training stopped at that minibatch.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    cdef Py_ssize_t L = len(coefs)
+    cdef Py_ssize_t l, r, i, j, tmp, start, bsz, width, max_width = d, total = 0
+    cdef Py_ssize_t max_coef = 0, n_seen = 0
+    cdef double loss_sum = 0, batch_loss
+    cdef floating lr = <floating> learning_rate, step
+    cdef floating mom = <floating> momentum
+    cdef floating b1 = <floating> beta1, b2 = <floating> beta2
+    cdef floating eps = <floating> epsilon, decay = <floating> alpha
+    cdef bint fused_sgd = solver == SOLVER_SGD and momentum == 0
+    cdef uint64_t *rs = &rng_state[0]
+    cdef floating[:, ::1] coef_view
+    cdef floating[::1] vec_view
+    cdef Py_ssize_t *sizes = <Py_ssize_t *> malloc((L + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *labels = <Py_ssize_t *> malloc(max(batch_size, 1) * sizeof(Py_ssize_t))
+    cdef floating **Wl = <floating **> malloc(6 * L * sizeof(floating *))
+    cdef floating **bl = Wl + L if Wl != NULL else NULL
+    cdef floating **s1 = Wl + 2 * L if Wl != NULL else NULL
+    cdef floating **s2 = Wl + 4 * L if Wl != NULL else NULL
+    cdef floating **Hl = NULL
+    cdef floating *buf = NULL
+    cdef floating *scratch = NULL
+    cdef floating *gW = NULL
+    cdef floating *gb = NULL
+
+    if sizes == NULL or labels == NULL or Wl == NULL:
+        free(sizes); free(labels); free(Wl)
+        raise MemoryError("could not allocate the fine-tuning work buffers")
+    sizes[0] = d
+    for l in range(L):
+        coef_view = coefs[l]
+        vec_view = intercepts[l]
+        Wl[l] = &coef_view[0, 0]
+        bl[l] = &vec_view[0]
+        sizes[l + 1] = coef_view.shape[1]
+        max_width = max(max_width, sizes[l + 1])
+        max_coef = max(max_coef, sizes[l] * sizes[l + 1])
+        total += sizes[l + 1]
+        for i, state in ((l, state1[l]), (L + l, state1[L + l])):
+            vec_view = state.reshape(-1)
+            s1[i] = &vec_view[0] if vec_view.shape[0] > 0 else NULL
+        for i, state in ((l, state2[l]), (L + l, state2[L + l])):
+            vec_view = state.reshape(-1)
+            s2[i] = &vec_view[0] if vec_view.shape[0] > 0 else NULL
+    if n == 0:
+        free(sizes); free(labels); free(Wl)
+        return 0.0, adam_t, 0
+    batch_size = min(batch_size, n)
+    Hl = <floating **> malloc((L + 1) * sizeof(floating *))
+    buf = <floating *> malloc(batch_size * (d + total) * sizeof(floating))
+    scratch = <floating *> malloc(batch_size * max_width * sizeof(floating))
+    gb = <floating *> malloc(max_width * sizeof(floating))
+    if not fused_sgd:
+        gW = <floating *> malloc(max_coef * sizeof(floating))
+    if (Hl == NULL or buf == NULL or scratch == NULL or gb == NULL
+            or (not fused_sgd and gW == NULL)):
+        free(sizes); free(labels); free(Wl); free(Hl); free(buf); free(scratch)
+        free(gb); free(gW)
+        raise MemoryError("could not allocate the fine-tuning work buffers")
+
+    with nogil:
+        if shuffle:
+            for i in range(n - 1, 0, -1):
+                j = _randint(rs, i + 1)
+                tmp = order[i]
+                order[i] = order[j]
+                order[j] = tmp
+        start = 0
+        while start < n:
+            bsz = min(batch_size, n - start)
+            # H_l buffers packed for this batch size
+            Hl[0] = buf
+            for l in range(L):
+                Hl[l + 1] = Hl[l] + bsz * sizes[l]
+            for r in range(bsz):
+                memcpy(Hl[0] + r * d, &X[order[start + r], 0], d * sizeof(floating))
+                labels[r] = y[order[start + r]]
+            # forward
+            for l in range(L):
+                _gemm(False, False, <int> bsz, <int> sizes[l + 1], <int> sizes[l],
+                      <floating> 1, Hl[l], <int> sizes[l], Wl[l], <int> sizes[l + 1],
+                      <floating> 0, Hl[l + 1], <int> sizes[l + 1])
+                if l < L - 1:
+                    for r in range(bsz):
+                        _activate_rows(Hl[l + 1] + r * sizes[l + 1], bl[l],
+                                       sizes[l + 1], activation)
+            batch_loss = _softmax_rows(Hl[L], bl[L - 1], labels, bsz, sizes[L])
+            if not isfinite(batch_loss):
+                break
+            if solver == SOLVER_ADAM:
+                adam_t += 1
+                step = <floating> (learning_rate * sqrt(1 - beta2 ** adam_t)
+                                   / (1 - beta1 ** adam_t))
+            else:
+                step = lr
+            # backward: Hl[l + 1] holds G_{l+1} when layer l is reached
+            for l in range(L - 1, -1, -1):
+                width = sizes[l + 1]
+                if l > 0:
+                    # dL/dH_l with the weights before their update
+                    _gemm(False, True, <int> bsz, <int> sizes[l], <int> width,
+                          <floating> 1, Hl[l + 1], <int> width, Wl[l], <int> width,
+                          <floating> 0, scratch, <int> sizes[l])
+                if fused_sgd:
+                    _gemm(True, False, <int> sizes[l], <int> width, <int> bsz, -lr,
+                          Hl[l], <int> sizes[l], Hl[l + 1], <int> width,
+                          1 - lr * decay, Wl[l], <int> width)
+                else:
+                    _gemm(True, False, <int> sizes[l], <int> width, <int> bsz,
+                          <floating> 1, Hl[l], <int> sizes[l], Hl[l + 1], <int> width,
+                          <floating> 0, gW, <int> width)
+                    _update(Wl[l], gW, s1[l], s2[l], sizes[l] * width, solver, step,
+                            mom, b1, b2, eps, decay)
+                _column_sums(Hl[l + 1], bsz, width, gb)
+                _update(bl[l], gb, s1[L + l], s2[L + l], width, solver, step, mom,
+                        b1, b2, eps, 0)
+                if l > 0:
+                    _times_derivative(Hl[l], scratch, Hl[l], bsz * sizes[l], activation)
+            loss_sum += batch_loss
+            start += bsz
+            n_seen = start
+
+    free(sizes); free(labels); free(Wl); free(Hl); free(buf); free(scratch)
+    free(gb); free(gW)
     return loss_sum, adam_t, n_seen

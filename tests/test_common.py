@@ -4,7 +4,7 @@ import pytest
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdae import DenoisingAutoencoder
+from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
 
 # Small, fast instances (scikit-learn keeps the same kind in INIT_PARAMS).
 ESTIMATORS = [
@@ -14,7 +14,21 @@ ESTIMATORS = [
         activation="tanh", solver="sgd", learning_rate=0.01, momentum=0.9,
         corruption="gaussian", corruption_level=0.1,
     ),
+    StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(8, 4), corruption_levels=(0.1, 0.2), max_iter=5,
+        batch_size=16,
+    ),
+    SdAClassifier(
+        hidden_layer_sizes=(16, 8), corruption_levels=(0.1, 0.2), pretrain_max_iter=3,
+        max_iter=50, batch_size=16, early_stopping=False,
+    ),
+    SdAClassifier(
+        hidden_layer_sizes=(16,), corruption_levels=0.2, pretrain_max_iter=3,
+        max_iter=50, batch_size=16, solver="adam", learning_rate=0.01,
+        n_iter_no_change=5,
+    ),
 ]
+TRANSFORMERS = ESTIMATORS[:3]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -38,9 +52,11 @@ EXTRA_CHECKS = [
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("check_name", EXTRA_CHECKS)
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["tied", "untied"])
+@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=["tied", "untied", "stacked"])
 def test_extra_sklearn_checks(estimator, check_name):
     if "pandas" in check_name:
         pytest.importorskip("pandas")
+    if "partial_fit" in check_name and not hasattr(estimator, "partial_fit"):
+        pytest.skip("the stacked autoencoder has no partial_fit")
     check = getattr(estimator_checks, check_name)
     check(type(estimator).__name__, estimator)

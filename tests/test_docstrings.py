@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["skdae._autoencoder", "skdae._incremental", "skdae.datasets._mnist"]
+MODULES = ["skdae._autoencoder", "skdae._stacked", "skdae._incremental", "skdae.datasets._mnist"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -1,0 +1,1093 @@
+"""Stacked denoising autoencoders: greedy layer-wise pretraining, and a
+classifier that fine-tunes the whole stack with a softmax output layer."""
+
+# Pretraining fits one DenoisingAutoencoder per layer (the single-layer
+# engine); fine-tuning runs ``_finetune_epoch`` of the same Cython module,
+# one GIL-free call per epoch. Python owns validation, seeding, the epoch
+# loop, early stopping and the fitted attributes.
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import softmax
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._autoencoder import (
+    _ACTIVATIONS,
+    _LOSSES,
+    _SCORE_CHUNK_ROWS,
+    _SCORE_CHUNK_VALUES,
+    _SOLVERS,
+    DenoisingAutoencoder,
+    _init_bound,
+)
+from ._autoencoder_fast import (
+    _bias_activation,
+    _finetune_epoch,
+    _reconstruction_loss_rows,
+    _seed_rng,
+)
+
+
+def _per_layer(value, n_layers, name):
+    """``value`` repeated for each layer, or the per-layer sequence checked
+    against the number of layers."""
+    if isinstance(value, (str, Real)) or value is None:
+        return [value] * n_layers
+    values = list(value)
+    if len(values) != n_layers:
+        raise ValueError(
+            f"{name} has {len(values)} values but hidden_layer_sizes has "
+            f"{n_layers} layers; pass one value per layer or a single value for "
+            "all layers."
+        )
+    return values
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    sizes = (
+        [hidden_layer_sizes]
+        if isinstance(hidden_layer_sizes, Integral)
+        else list(hidden_layer_sizes)
+    )
+    if not sizes or any(
+        not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a positive int or a non-empty sequence of "
+            f"positive ints; got {hidden_layer_sizes!r}."
+        )
+    return [int(s) for s in sizes]
+
+
+def _check_corruption_levels(levels, corruption, n_layers):
+    levels = _per_layer(levels, n_layers, "corruption_levels")
+    for level in levels:
+        if not isinstance(level, Real) or isinstance(level, bool) or not level >= 0:
+            raise ValueError(
+                f"corruption_levels must hold non-negative floats; got {level!r}."
+            )
+        if corruption in ("masking", "salt_and_pepper") and level > 1:
+            raise ValueError(
+                "corruption_levels are the fractions of inputs corrupted by "
+                f"corruption={corruption!r} and must lie in [0, 1]; got {level!r}."
+            )
+    return [float(level) for level in levels]
+
+
+def _pretrain_layers(X, layers, verbose):
+    """Greedy layer-wise pretraining: fit each unfitted autoencoder of
+    ``layers`` on the clean code of the one below. Returns the code of the
+    top layer."""
+    for i, layer in enumerate(layers):
+        if verbose:
+            print(
+                f"Pretraining layer {i + 1}/{len(layers)} "
+                f"({X.shape[1]} -> {layer.n_components} units)"
+            )
+        with warnings.catch_warnings():
+            # max_iter is the number of pretraining epochs: reaching it is the
+            # method, not a failure to converge
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            X = layer.fit_transform(X)
+    return X
+
+
+class StackedDenoisingAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Stack of denoising autoencoders pretrained greedily, layer by layer.
+
+    Each layer is a :class:`DenoisingAutoencoder` trained on the clean code of
+    the layer below, with the corruption applied to that layer's own input
+    (Vincent et al., 2010). ``transform`` returns the code of the top layer;
+    ``inverse_transform`` decodes back down the stack. To fine-tune the stack
+    on labels, use :class:`SdAClassifier`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(1000, 1000, 1000)
+        Number of hidden units of each layer, from the bottom up.
+
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden activation of every layer.
+
+    loss : {"squared_error", "cross_entropy"} or tuple of those, \
+default="squared_error"
+        Reconstruction loss of each layer (one value for all layers, or one
+        per layer). ``"cross_entropy"`` needs inputs in [0, 1]: the data for
+        the bottom layer, and the codes below for the upper layers (true of
+        sigmoid units). The paper's MNIST setting is ``"cross_entropy"``.
+
+    corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
+default="masking"
+        Noise process of every layer (see :class:`DenoisingAutoencoder`).
+
+    corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
+        Corruption level of each layer, from the bottom up (one value for all
+        layers, or one per layer): the authors' setting for three layers.
+
+    tied_weights : bool, default=True
+        Whether each layer's decoder uses the transpose of its encoder.
+
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer of each layer.
+
+    learning_rate : float, default=0.01
+        Step size of each layer's optimizer.
+
+    batch_size : int, default=32
+        Minibatch size of the pretraining.
+
+    max_iter : int, default=15
+        Number of pretraining epochs per layer (the authors' setting). Reaching
+        it is the normal end of a layer's pretraining and gives no warning.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+
+    contraction : float, default=0.0
+        Contractive penalty of each layer (see :class:`DenoisingAutoencoder`).
+
+    alpha : float, default=0.0
+        L2 penalty on each layer's weights.
+
+    momentum : float, default=0.0
+        SGD momentum, in [0, 1). Only used when ``solver="sgd"``.
+
+    beta_1 : float, default=0.9
+        Adam's first-moment decay rate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay rate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical stability term.
+
+    tol : float, default=1e-4
+        A layer stops early when its training loss does not improve by
+        ``tol`` for ``n_iter_no_change`` consecutive epochs.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before a layer stops.
+
+    verbose : int, default=0
+        Print which layer is pretraining, and each layer's per-epoch lines.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws one seed per layer, in order (``randint(2**31 - 1)`` each), which
+        seeds that layer's initialisation, shuffling and noise.
+
+    Attributes
+    ----------
+    autoencoders_ : list of DenoisingAutoencoder
+        The fitted layers, from the bottom up.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_iter_ : int
+        Pretraining epochs run, summed over the layers (each layer's own count
+        is its ``n_iter_``).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    DenoisingAutoencoder : One layer of the stack.
+    SdAClassifier : The stack fine-tuned with a softmax output layer.
+    sklearn.neural_network.BernoulliRBM : Stacked, the layers of a deep
+        belief network.
+
+    References
+    ----------
+    .. [1] P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and P.-A. Manzagol,
+       "Stacked Denoising Autoencoders: Learning Useful Representations in a
+       Deep Network with a Local Denoising Criterion", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import StackedDenoisingAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> sda = StackedDenoisingAutoencoder(
+    ...     hidden_layer_sizes=(64, 32), corruption_levels=(0.2, 0.3),
+    ...     loss="cross_entropy", max_iter=5, random_state=0)
+    >>> H = sda.fit_transform(X)
+    >>> H.shape
+    (1797, 32)
+    >>> [layer.n_components for layer in sda.autoencoders_]
+    [64, 32]
+    >>> sda.inverse_transform(H).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
+        "loss": [StrOptions({"squared_error", "cross_entropy"}), "array-like"],
+        "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
+        "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "tied_weights": ["boolean"],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "contraction": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(1000, 1000, 1000),
+        *,
+        activation="sigmoid",
+        loss="squared_error",
+        corruption="masking",
+        corruption_levels=(0.1, 0.2, 0.3),
+        tied_weights=True,
+        solver="adam",
+        learning_rate=0.01,
+        batch_size=32,
+        max_iter=15,
+        shuffle=True,
+        contraction=0.0,
+        alpha=0.0,
+        momentum=0.0,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        tol=1e-4,
+        n_iter_no_change=10,
+        verbose=0,
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.corruption = corruption
+        self.corruption_levels = corruption_levels
+        self.tied_weights = tied_weights
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.contraction = contraction
+        self.alpha = alpha
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _make_layers(self, rng):
+        """Unfitted layers, each seeded from ``rng`` in turn."""
+        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        losses = _per_layer(self.loss, len(sizes), "loss")
+        for loss in losses:
+            if loss not in _LOSSES:
+                raise ValueError(
+                    "loss must be 'squared_error' or 'cross_entropy' (or a sequence "
+                    f"of those, one per layer); got {loss!r}."
+                )
+        levels = _check_corruption_levels(
+            self.corruption_levels, self.corruption, len(sizes)
+        )
+        return [
+            DenoisingAutoencoder(
+                n_components=size,
+                activation=self.activation,
+                loss=loss,
+                tied_weights=self.tied_weights,
+                corruption=self.corruption,
+                corruption_level=level,
+                solver=self.solver,
+                learning_rate=self.learning_rate,
+                batch_size=self.batch_size,
+                max_iter=self.max_iter,
+                shuffle=self.shuffle,
+                contraction=self.contraction,
+                alpha=self.alpha,
+                momentum=self.momentum,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                verbose=self.verbose,
+                random_state=int(rng.randint(np.iinfo(np.int32).max)),
+            )
+            for size, loss, level in zip(sizes, losses, levels)
+        ]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the layers greedily, from the bottom up.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (sparse input is accepted with
+            ``corruption="masking"`` or None; the codes above it are dense).
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
+        )
+        layers = self._make_layers(check_random_state(self.random_state))
+        _pretrain_layers(X, layers, self.verbose)
+        self.autoencoders_ = layers
+        self.n_layers_ = len(layers)
+        self.n_iter_ = sum(layer.n_iter_ for layer in layers)
+        return self
+
+    def _validate_X(self, X):
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
+            reset=False,
+        )
+        return X.astype(self.autoencoders_[0].components_.dtype, copy=False)
+
+    def _encode(self, X):
+        for layer in self.autoencoders_:
+            X = layer._encode(X)
+        return X
+
+    def transform(self, X):
+        """Encode ``X`` through every layer: the top layer's clean code.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode. No corruption is applied.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Code of the top layer, of the fitted weights' dtype.
+        """
+        check_is_fitted(self)
+        return self._encode(self._validate_X(X))
+
+    def inverse_transform(self, X):
+        """Decode top-layer codes back down the stack to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+            Codes of the top layer, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Reconstruction through every decoder, top to bottom.
+        """
+        check_is_fitted(self)
+        top = self.autoencoders_[-1].n_components
+        H = check_array(X, dtype=(np.float64, np.float32), order="C")
+        if H.shape[1] != top:
+            raise ValueError(
+                f"X has {H.shape[1]} features, but inverse_transform expects codes "
+                f"of the top layer ({top} features, the output of transform)."
+            )
+        for layer in reversed(self.autoencoders_):
+            H = layer.inverse_transform(H)
+        return H
+
+    def _row_loss(self, X):
+        """Bottom layer's reconstruction loss of each row of a validated ``X``
+        after encoding up and decoding down the whole stack."""
+        bottom = self.autoencoders_[0]
+        out = np.empty(X.shape[0], dtype=np.float64)
+        chunk = max(1, min(_SCORE_CHUNK_ROWS, _SCORE_CHUNK_VALUES // max(X.shape[1], 1)))
+        for batch in gen_batches(X.shape[0], chunk):
+            Xb = X[batch]
+            H = self._encode(Xb)
+            for layer in reversed(self.autoencoders_[1:]):
+                H = layer.inverse_transform(H)
+            Z = np.ascontiguousarray(H @ bottom._decoder_weights())
+            if sp.issparse(Xb):
+                Xb = Xb.toarray()
+            _reconstruction_loss_rows(
+                Xb, Z, bottom.intercept_visible_, _LOSSES[bottom.loss],
+                _ACTIVATIONS[bottom._output_activation()], out[batch],
+            )
+        return out
+
+    def score_samples(self, X):
+        """Negative reconstruction loss of each sample through the whole stack.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode to the top layer and decode back (no corruption).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-loss(x, x_hat)`` per row with the bottom layer's ``loss``;
+            higher is better.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        self.autoencoders_[0]._check_unit_interval(X)
+        return -self._row_loss(X)
+
+    def score(self, X, y=None):
+        """Mean negative reconstruction loss through the whole stack.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            ``mean(score_samples(X))``; higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        """Number of transformed output features."""
+        return self.autoencoders_[-1].n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.corruption in (None, "masking")
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class SdAClassifier(ClassifierMixin, BaseEstimator):
+    """Stacked denoising autoencoder fine-tuned with a softmax output layer.
+
+    ``fit`` first pretrains the hidden layers as a
+    :class:`StackedDenoisingAutoencoder` (each layer a denoising autoencoder
+    trained on the clean code of the layer below), then fine-tunes the whole
+    network -- every hidden layer and a softmax output layer -- on the labels
+    with the cross-entropy loss, by minibatch SGD or Adam, with early stopping
+    on a validation split (Vincent et al., 2010). ``pretrain=False`` trains
+    the same network from a random initialisation, which measures what the
+    pretraining brings.
+
+    Both phases run in the compiled engine of :class:`DenoisingAutoencoder`:
+    the fine-tuning runs a whole epoch of forward and backward passes through
+    the stack in one call with the GIL released.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(1000, 1000, 1000)
+        Number of units of each hidden layer, from the bottom up (the
+        authors' MNIST setting).
+
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden activation of every layer, in pretraining and fine-tuning.
+
+    pretrain : bool, default=True
+        Whether to pretrain the hidden layers as denoising autoencoders before
+        fine-tuning. If False they start from the random initialisation a
+        pretraining layer would start from, and the ``pretrain_*``,
+        ``corruption``, ``corruption_levels`` and ``contraction`` parameters
+        are unused.
+
+    pretrain_loss : {"squared_error", "cross_entropy"} or tuple of those, \
+default="squared_error"
+        Reconstruction loss of each pretraining layer; ``"cross_entropy"``
+        (the paper's MNIST setting) needs inputs in [0, 1].
+
+    corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
+default="masking"
+        Noise process of the pretraining layers.
+
+    corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
+        Corruption level of each pretraining layer, from the bottom up.
+
+    pretrain_solver : {"adam", "sgd"}, default="adam"
+        Optimizer of the pretraining layers.
+
+    pretrain_learning_rate : float, default=0.01
+        Step size of the pretraining.
+
+    pretrain_batch_size : int, default=32
+        Minibatch size of the pretraining.
+
+    pretrain_max_iter : int, default=15
+        Pretraining epochs per layer (the authors' setting).
+
+    contraction : float, default=0.0
+        Contractive penalty of each pretraining layer.
+
+    solver : {"sgd", "adam"}, default="sgd"
+        Optimizer of the fine-tuning: minibatch SGD (with optional
+        ``momentum``, the authors' setting) or Adam.
+
+    learning_rate : float, default=0.1
+        Step size of the fine-tuning.
+
+    momentum : float, default=0.0
+        SGD momentum of the fine-tuning, in [0, 1).
+
+    batch_size : int, default=32
+        Minibatch size of the fine-tuning (clipped to the number of samples).
+
+    max_iter : int, default=200
+        Maximum number of fine-tuning epochs.
+
+    alpha : float, default=0.0
+        L2 penalty ``0.5 * alpha * sum ||W||**2`` on the fine-tuned weights
+        (not the intercepts).
+
+    beta_1 : float, default=0.9
+        Adam's first-moment decay rate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay rate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical stability term.
+
+    tol : float, default=1e-4
+        Fine-tuning stops when the validation accuracy (or, without early
+        stopping, the training loss) does not improve by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before the fine-tuning stops.
+
+    early_stopping : bool, default=True
+        Whether to monitor the accuracy on a validation set -- the
+        ``X_val, y_val`` passed to :meth:`fit`, or else a stratified
+        ``validation_fraction`` of the training data set aside -- and restore
+        the weights of the best epoch at the end. Pretraining uses only the
+        training part.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data set aside for early stopping when no
+        ``X_val`` is given.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+
+    verbose : int, default=0
+        Print the pretraining progress and, per fine-tuning epoch,
+        ``Iteration N, loss = ..., time = ...s`` and the validation score.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds, in this order, the validation split, the pretraining layers,
+        the initialisation of the fine-tuned weights and the shuffling.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    coefs_ : list of ndarray
+        ``coefs_[i]`` of shape (fan_in, fan_out) is the weight matrix between
+        layer ``i`` and ``i + 1`` after fine-tuning, as in
+        :class:`~sklearn.neural_network.MLPClassifier` (the transpose of a
+        pretraining layer's ``components_``); the last one feeds the softmax.
+
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` of shape (fan_out,) is the bias of layer ``i + 1``.
+
+    autoencoders_ : list of DenoisingAutoencoder
+        The pretrained layers, as they were before fine-tuning; empty when
+        ``pretrain=False``.
+
+    n_layers_ : int
+        Number of layers, counting the input and output layers.
+
+    n_outputs_ : int
+        Number of output units (``n_classes``).
+
+    out_activation_ : str
+        ``"softmax"``.
+
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+
+    t_ : int
+        Number of training samples seen by the fine-tuning.
+
+    loss_ : float
+        Mean training cross-entropy (plus the L2 term) of the last epoch.
+
+    loss_curve_ : list of float
+        ``loss_`` after each fine-tuning epoch.
+
+    best_loss_ : float or None
+        Lowest ``loss_``; None with ``early_stopping=True``.
+
+    validation_scores_ : list of float or None
+        Validation accuracy after each fine-tuning epoch; None without early
+        stopping.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; None without early stopping.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    StackedDenoisingAutoencoder : The unsupervised stack alone (a transformer).
+    sklearn.neural_network.MLPClassifier : The same kind of network trained
+        from a random initialisation.
+
+    Notes
+    -----
+    The output layer starts at zero, as in the authors' code; the fine-tuning
+    applies no corruption.
+
+    References
+    ----------
+    .. [1] P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and P.-A. Manzagol,
+       "Stacked Denoising Autoencoders: Learning Useful Representations in a
+       Deep Network with a Local Denoising Criterion", JMLR 11, 2010.
+    .. [2] Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy
+       Layer-Wise Training of Deep Networks", NIPS 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdae import SdAClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X / 16.0, y, random_state=0)
+    >>> clf = SdAClassifier(hidden_layer_sizes=(100, 100),
+    ...                     corruption_levels=(0.1, 0.2),
+    ...                     pretrain_loss="cross_entropy", pretrain_max_iter=5,
+    ...                     max_iter=50, random_state=0).fit(X_train, y_train)
+    >>> clf.predict(X_test[:5])
+    array([2, 8, 2, 6, 6])
+    >>> bool(clf.score(X_test, y_test) > 0.95)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
+        "pretrain": ["boolean"],
+        "pretrain_loss": [StrOptions({"squared_error", "cross_entropy"}), "array-like"],
+        "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
+        "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "pretrain_solver": [StrOptions({"sgd", "adam"})],
+        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "contraction": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(1000, 1000, 1000),
+        *,
+        activation="sigmoid",
+        pretrain=True,
+        pretrain_loss="squared_error",
+        corruption="masking",
+        corruption_levels=(0.1, 0.2, 0.3),
+        pretrain_solver="adam",
+        pretrain_learning_rate=0.01,
+        pretrain_batch_size=32,
+        pretrain_max_iter=15,
+        contraction=0.0,
+        solver="sgd",
+        learning_rate=0.1,
+        momentum=0.0,
+        batch_size=32,
+        max_iter=200,
+        alpha=0.0,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=True,
+        validation_fraction=0.1,
+        shuffle=True,
+        verbose=0,
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.pretrain = pretrain
+        self.pretrain_loss = pretrain_loss
+        self.corruption = corruption
+        self.corruption_levels = corruption_levels
+        self.pretrain_solver = pretrain_solver
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_max_iter = pretrain_max_iter
+        self.contraction = contraction
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _pretrainer(self):
+        """The unsupervised stack the hidden layers are pretrained as."""
+        return StackedDenoisingAutoencoder(
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            loss=self.pretrain_loss,
+            corruption=self.corruption,
+            corruption_levels=self.corruption_levels,
+            solver=self.pretrain_solver,
+            learning_rate=self.pretrain_learning_rate,
+            batch_size=self.pretrain_batch_size,
+            max_iter=self.pretrain_max_iter,
+            shuffle=self.shuffle,
+            contraction=self.contraction,
+            verbose=self.verbose,
+        )
+
+    def _encode_labels(self, y, what):
+        """Class indices of ``y`` (labels unseen in ``fit`` are an error)."""
+        index = np.searchsorted(self.classes_, y)
+        index = np.minimum(index, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if unknown.any():
+            raise ValueError(
+                f"{what} contains labels not present in y: "
+                f"{np.unique(y[unknown]).tolist()!r}. Every validation label must "
+                "be one of the training classes."
+            )
+        return index.astype(np.intp)
+
+    def _split(self, X, y, X_val, y_val, rng):
+        """Training and validation parts (validation None without early stopping)."""
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            if not self.early_stopping:
+                raise ValueError(
+                    "X_val and y_val are only used for early stopping; set "
+                    "early_stopping=True or do not pass them."
+                )
+            X_val, y_val = validate_data(
+                self, X_val, y_val, dtype=X.dtype, order="C", reset=False
+            )
+            return X, y, X_val, self._encode_labels(y_val, "y_val")
+        if not self.early_stopping:
+            return X, y, None, None
+        try:
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, random_state=rng, stratify=y
+            )
+        except ValueError:  # a class too small to stratify on: split plainly
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, random_state=rng
+            )
+        if X.shape[0] < 1 or X_val.shape[0] < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves an empty "
+                "training or validation set; use more samples, pass X_val and "
+                "y_val, or set early_stopping=False."
+            )
+        return np.ascontiguousarray(X), y, np.ascontiguousarray(X_val), y_val
+
+    def _initialize(self, X, sizes, rng):
+        """Pretrain (or draw) the hidden layers; allocate the optimizer state."""
+        dtype = X.dtype
+        fan = [X.shape[1]] + sizes + [len(self.classes_)]
+        if self.pretrain:
+            layers = self._pretrainer()._make_layers(rng)
+            _pretrain_layers(X, layers, self.verbose)
+            self.autoencoders_ = layers
+            self.coefs_ = [np.ascontiguousarray(a.components_.T) for a in layers]
+            self.intercepts_ = [a.intercept_hidden_.copy() for a in layers]
+        else:
+            self.autoencoders_ = []
+            self.coefs_, self.intercepts_ = [], []
+            for fan_in, fan_out in zip(fan[:-2], fan[1:-1]):
+                bound = _init_bound(self.activation, fan_in, fan_out)
+                self.coefs_.append(
+                    rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(dtype)
+                )
+                self.intercepts_.append(np.zeros(fan_out, dtype=dtype))
+        self.coefs_.append(np.zeros((fan[-2], fan[-1]), dtype=dtype))
+        self.intercepts_.append(np.zeros(fan[-1], dtype=dtype))
+        self._rng_state = np.empty(4, dtype=np.uint64)
+        _seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
+        arrays = self.coefs_ + self.intercepts_
+        empty = [np.empty((0,) * a.ndim, dtype=dtype) for a in arrays]
+        uses_velocity = self.solver == "adam" or self.momentum > 0
+        self._state1 = [np.zeros_like(a) for a in arrays] if uses_velocity else empty
+        self._state2 = (
+            [np.zeros_like(a) for a in arrays] if self.solver == "adam" else list(empty)
+        )
+        self._adam_t = 0
+        self.n_layers_ = len(fan)
+        self.n_outputs_ = fan[-1]
+        self.out_activation_ = "softmax"
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+
+    def _penalty(self):
+        if self.alpha == 0:
+            return 0.0
+        return 0.5 * self.alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Pretrain the hidden layers, then fine-tune the whole network on ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        X_val : array-like of shape (n_val_samples, n_features), default=None
+            Validation data for early stopping (requires
+            ``early_stopping=True``); by default ``validation_fraction`` of
+            ``X`` is set aside instead.
+
+        y_val : array-like of shape (n_val_samples,), default=None
+            Labels of ``X_val``.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), order="C")
+        check_classification_targets(y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "SdAClassifier needs samples of at least 2 classes in the data, but "
+                f"the data contain only one class: {self.classes_[0]!r}."
+            )
+        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        rng = check_random_state(self.random_state)
+        X, y_index, X_val, y_val = self._split(X, y_index.astype(np.intp), X_val, y_val, rng)
+        self._initialize(X, sizes, rng)
+        early = X_val is not None
+        self.validation_scores_ = [] if early else None
+        self.best_validation_score_ = -np.inf if early else None
+        self.best_loss_ = None if early else np.inf
+        best = [a.copy() for a in self.coefs_ + self.intercepts_]
+        no_improvement = 0
+        order = np.arange(X.shape[0], dtype=np.intp)
+        for _ in range(self.max_iter):
+            tic = time.perf_counter()
+            snapshot = [a.copy() for a in self.coefs_ + self.intercepts_]
+            loss_sum, self._adam_t, n_seen = _finetune_epoch(
+                X, y_index, order, self.coefs_, self.intercepts_, self._state1,
+                self._state2, self._rng_state,
+                batch_size=self.batch_size,
+                activation=_ACTIVATIONS[self.activation],
+                solver=_SOLVERS[self.solver],
+                learning_rate=float(self.learning_rate),
+                momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
+                beta1=float(self.beta_1),
+                beta2=float(self.beta_2),
+                epsilon=float(self.epsilon),
+                alpha=float(self.alpha),
+                adam_t=self._adam_t,
+                shuffle=self.shuffle,
+            )
+            if n_seen < X.shape[0] or not all(
+                np.isfinite(a).all() for a in self.coefs_ + self.intercepts_
+            ):
+                for dst, src in zip(self.coefs_ + self.intercepts_, snapshot):
+                    dst[...] = src
+                raise ValueError(
+                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1}: the loss "
+                    "became non-finite. The learning rate "
+                    f"(learning_rate={self.learning_rate}, solver={self.solver!r}) is "
+                    "too large: lower it (e.g. ten times) or standardize the inputs. "
+                    "The parameters of the last finite epoch were kept."
+                )
+            self.n_iter_ += 1
+            self.t_ += X.shape[0]
+            self.loss_ = loss_sum / X.shape[0] + self._penalty()
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(
+                    "Iteration %d, loss = %.8f, time = %.2fs"
+                    % (self.n_iter_, self.loss_, time.perf_counter() - tic)
+                )
+            if early:
+                score = float(np.mean(self._logits(X_val).argmax(axis=1) == y_val))
+                self.validation_scores_.append(score)
+                if self.verbose:
+                    print("Validation score: %f" % score)
+                stalled = score < self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best = [a.copy() for a in self.coefs_ + self.intercepts_]
+            else:
+                stalled = self.loss_ > self.best_loss_ - self.tol
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+            no_improvement = no_improvement + 1 if stalled else 0
+            if no_improvement > self.n_iter_no_change:
+                if self.verbose:
+                    what = "Validation score" if early else "Training loss"
+                    print(
+                        f"{what} did not improve more than tol={self.tol} for "
+                        f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                    )
+                break
+        else:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        if early:
+            for dst, src in zip(self.coefs_ + self.intercepts_, best):
+                dst[...] = src
+        return self
+
+    def _logits(self, X):
+        """Pre-softmax outputs of a validated ``X``."""
+        H = X
+        for W, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
+            H = H @ W
+            _bias_activation(H, b, _ACTIVATIONS[self.activation])
+        return H @ self.coefs_[-1] + self.intercepts_[-1]
+
+    def _validate_X(self, X):
+        X = validate_data(self, X, dtype=(np.float64, np.float32), order="C", reset=False)
+        return X.astype(self.coefs_[0].dtype, copy=False)
+
+    def predict_proba(self, X):
+        """Class probabilities of the fine-tuned network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax outputs, columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        return softmax(self._logits(self._validate_X(X)), axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, computed stably.
+        """
+        check_is_fitted(self)
+        Z = self._logits(self._validate_X(X))
+        Z -= Z.max(axis=1, keepdims=True)
+        Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        return Z
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class of each sample.
+        """
+        check_is_fitted(self)
+        return self.classes_[self._logits(self._validate_X(X)).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

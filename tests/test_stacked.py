@@ -1,0 +1,459 @@
+"""Tests of the stacked autoencoder and of the fine-tuned SdA classifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
+from skdae._autoencoder import _ACTIVATIONS, _SOLVERS
+from skdae._autoencoder_fast import _finetune_epoch, _seed_rng
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+@pytest.fixture(scope="module")
+def digits_split(digits):
+    X, y = digits
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+# ---------------------------------------------------------------------- #
+# NumPy reference of the fine-tuning network
+# ---------------------------------------------------------------------- #
+def _act(A, activation):
+    if activation == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-A))
+    if activation == "tanh":
+        return np.tanh(A)
+    return np.maximum(A, 0.0)
+
+
+def _numpy_loss(X, y, coefs, intercepts, activation, alpha=0.0):
+    """Mean cross-entropy of the softmax network plus 0.5 alpha sum ||W||**2."""
+    H = X
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        H = _act(H @ W + b, activation)
+    Z = H @ coefs[-1] + intercepts[-1]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    log_p = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs)
+    return -log_p[np.arange(len(y)), y].mean() + penalty
+
+
+def _random_network(rng, sizes, dtype=np.float64, scale=0.7):
+    coefs = [rng.normal(scale=scale, size=(a, b)).astype(dtype)
+             for a, b in zip(sizes[:-1], sizes[1:])]
+    intercepts = [rng.normal(scale=0.3, size=b).astype(dtype) for b in sizes[1:]]
+    return coefs, intercepts
+
+
+def _empty_state(arrays):
+    return [np.empty((0,) * a.ndim, dtype=a.dtype) for a in arrays]
+
+
+def _run_epoch(X, y, coefs, intercepts, *, batch_size, lr, solver="sgd",
+               momentum=0.0, alpha=0.0, activation="sigmoid", state1=None,
+               state2=None, adam_t=0):
+    arrays = coefs + intercepts
+    state1 = _empty_state(arrays) if state1 is None else state1
+    state2 = _empty_state(arrays) if state2 is None else state2
+    rng_state = np.empty(4, dtype=np.uint64)
+    _seed_rng(rng_state, 0)
+    return _finetune_epoch(
+        X, y.astype(np.intp), np.arange(len(X), dtype=np.intp), coefs, intercepts,
+        state1, state2, rng_state, batch_size=batch_size,
+        activation=_ACTIVATIONS[activation], solver=_SOLVERS[solver],
+        learning_rate=lr, momentum=momentum, beta1=0.9, beta2=0.999, epsilon=1e-8,
+        alpha=alpha, adam_t=adam_t, shuffle=False,
+    )
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["fused-sgd", "velocity"])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_finetune_gradient_matches_finite_differences(activation, momentum, alpha):
+    # One full-batch step from zero velocity moves every parameter by
+    # -lr * gradient, on the fused and on the velocity path alike.
+    rng = np.random.RandomState(0)
+    sizes = [5, 4, 3, 3]  # two hidden layers and a 3-class softmax
+    X = rng.normal(size=(7, sizes[0]))
+    y = np.array([0, 1, 2, 1, 0, 2, 2])
+    coefs, intercepts = _random_network(rng, sizes)
+    before = [a.copy() for a in coefs + intercepts]
+    lr = 1e-3
+    state1 = [np.zeros_like(a) for a in coefs + intercepts] if momentum else None
+    loss_sum, _, n_seen = _run_epoch(X, y, coefs, intercepts, batch_size=7, lr=lr,
+                                     momentum=momentum, alpha=alpha,
+                                     activation=activation, state1=state1)
+    assert n_seen == 7
+    assert_allclose(loss_sum / 7, _numpy_loss(X, y, *(_split(before)), activation),
+                    rtol=1e-12)
+    engine_grad = [(b - a) / lr for a, b in zip(coefs + intercepts, before)]
+    n_coefs = len(coefs)
+    eps = 1e-6
+    for k, param in enumerate(before):
+        numeric = np.zeros_like(param)
+        for idx in np.ndindex(param.shape):
+            plus = [a.copy() for a in before]
+            minus = [a.copy() for a in before]
+            plus[k][idx] += eps
+            minus[k][idx] -= eps
+            numeric[idx] = (
+                _numpy_loss(X, y, plus[:n_coefs], plus[n_coefs:], activation, alpha)
+                - _numpy_loss(X, y, minus[:n_coefs], minus[n_coefs:], activation, alpha)
+            ) / (2 * eps)
+        assert_allclose(engine_grad[k], numeric, rtol=1e-5, atol=1e-7)
+
+
+def _split(arrays):
+    half = len(arrays) // 2
+    return arrays[:half], arrays[half:]
+
+
+def _numpy_finetune_epoch(X, y, coefs, intercepts, batch_size, lr, activation):
+    """Plain minibatch SGD, written the slow obvious way."""
+    coefs = [W.copy() for W in coefs]
+    intercepts = [b.copy() for b in intercepts]
+    for start in range(0, len(X), batch_size):
+        Xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+        Hs = [Xb]
+        for W, b in zip(coefs[:-1], intercepts[:-1]):
+            Hs.append(_act(Hs[-1] @ W + b, activation))
+        Z = Hs[-1] @ coefs[-1] + intercepts[-1]
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        G = P
+        G[np.arange(len(yb)), yb] -= 1
+        G /= len(yb)
+        for layer in range(len(coefs) - 1, -1, -1):
+            H = Hs[layer]
+            G_below = G @ coefs[layer].T
+            coefs[layer] -= lr * H.T @ G
+            intercepts[layer] -= lr * G.sum(axis=0)
+            if layer:
+                if activation == "sigmoid":
+                    G = G_below * H * (1 - H)
+                elif activation == "tanh":
+                    G = G_below * (1 - H * H)
+                else:
+                    G = G_below * (H > 0)
+    return coefs, intercepts
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_finetune_epoch_equals_numpy_reference(dtype, rtol, activation):
+    rng = np.random.RandomState(1)
+    sizes = [6, 5, 4, 3]
+    X = rng.normal(size=(23, sizes[0])).astype(dtype)  # last batch is partial
+    y = rng.randint(3, size=23)
+    coefs, intercepts = _random_network(rng, sizes, dtype)
+    expected = _numpy_finetune_epoch(X.astype(np.float64), y,
+                                     [W.astype(np.float64) for W in coefs],
+                                     [b.astype(np.float64) for b in intercepts],
+                                     batch_size=5, lr=0.2, activation=activation)
+    _run_epoch(X, y, coefs, intercepts, batch_size=5, lr=0.2, activation=activation)
+    for got, want in zip(coefs + intercepts, expected[0] + expected[1]):
+        assert got.dtype == dtype
+        assert_allclose(got, want, rtol=rtol, atol=rtol)
+
+
+def test_adam_first_step_moves_every_weight_by_the_learning_rate():
+    # Adam's bias-corrected first step is lr * g / (|g| + eps) = lr * sign(g).
+    rng = np.random.RandomState(2)
+    sizes = [4, 3, 2]
+    X = rng.normal(size=(6, 4))
+    y = np.array([0, 1, 0, 1, 1, 0])
+    coefs, intercepts = _random_network(rng, sizes)
+    before = [a.copy() for a in coefs + intercepts]
+    arrays = coefs + intercepts
+    state1 = [np.zeros_like(a) for a in arrays]
+    state2 = [np.zeros_like(a) for a in arrays]
+    _, adam_t, _ = _run_epoch(X, y, coefs, intercepts, batch_size=6, lr=0.01,
+                              solver="adam", state1=state1, state2=state2)
+    assert adam_t == 1
+    for a, b in zip(coefs + intercepts, before):
+        assert_allclose(np.abs(a - b), 0.01, rtol=1e-3)  # eps=1e-8 vs small |g|
+
+
+# ---------------------------------------------------------------------- #
+# StackedDenoisingAutoencoder
+# ---------------------------------------------------------------------- #
+_LAYER_PARAMS = dict(loss="cross_entropy", max_iter=3, batch_size=20)
+
+
+def _by_hand(X, sizes, levels, seed):
+    """Fit the layers one by one with the seeds the stack draws."""
+    rng = np.random.RandomState(seed)
+    layers = []
+    for size, level in zip(sizes, levels):
+        layer = DenoisingAutoencoder(
+            n_components=size, corruption_level=level,
+            random_state=int(rng.randint(np.iinfo(np.int32).max)), **_LAYER_PARAMS,
+        )
+        with pytest.warns(ConvergenceWarning):
+            X = layer.fit_transform(X)
+        layers.append(layer)
+    return layers, X
+
+
+def test_pretraining_equals_fitting_layers_one_by_one(digits):
+    X, _ = digits
+    sda = StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(20, 10), corruption_levels=(0.1, 0.3), random_state=3,
+        **_LAYER_PARAMS,
+    )
+    H = sda.fit_transform(X)
+    layers, H_hand = _by_hand(X, (20, 10), (0.1, 0.3), seed=3)
+    assert sda.n_layers_ == 2 and sda.n_iter_ == 6
+    for fitted, hand in zip(sda.autoencoders_, layers):
+        assert isinstance(fitted, DenoisingAutoencoder)
+        assert_array_equal(fitted.components_, hand.components_)
+        assert_array_equal(fitted.intercept_hidden_, hand.intercept_hidden_)
+        assert_array_equal(fitted.intercept_visible_, hand.intercept_visible_)
+    assert_array_equal(H, H_hand)
+    assert_array_equal(sda.transform(X), H_hand)
+
+
+def test_classifier_pretraining_equals_fitting_layers_one_by_one(digits):
+    X, y = digits
+    clf = SdAClassifier(
+        hidden_layer_sizes=(20, 10), corruption_levels=(0.1, 0.3),
+        pretrain_loss="cross_entropy", pretrain_max_iter=3, pretrain_batch_size=20,
+        early_stopping=False, max_iter=1, random_state=3,
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    layers, _ = _by_hand(X, (20, 10), (0.1, 0.3), seed=3)
+    for fitted, hand in zip(clf.autoencoders_, layers):
+        assert_array_equal(fitted.components_, hand.components_)
+    # fine-tuning starts from the pretrained weights and moves them
+    assert clf.coefs_[0].shape == (64, 20)
+    assert not np.array_equal(clf.coefs_[0], layers[0].components_.T)
+    assert np.abs(clf.coefs_[0] - layers[0].components_.T).max() < 0.5
+
+
+def test_stack_decodes_down_and_scores_the_whole_reconstruction(digits):
+    X, _ = digits
+    sda = StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(24, 12), corruption_levels=0.2, random_state=0,
+        **_LAYER_PARAMS,
+    ).fit(X)
+    low, high = sda.autoencoders_
+    H = sda.transform(X)
+    assert_allclose(H, high.transform(low.transform(X)))
+    X_hat = sda.inverse_transform(H)
+    assert_allclose(X_hat, low.inverse_transform(high.inverse_transform(H)))
+    eps = 1e-12
+    expected = -(X * np.log(X_hat + eps) + (1 - X) * np.log(1 - X_hat + eps)).sum(axis=1)
+    assert_allclose(sda.score_samples(X), -expected, rtol=1e-6, atol=1e-6)
+    assert sda.score(X) == pytest.approx(-expected.mean(), rel=1e-6)
+
+
+def test_stack_preserves_float32(digits):
+    X, _ = digits
+    sda = StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(16, 8), corruption_levels=(0.1, 0.2), random_state=0,
+        **_LAYER_PARAMS,
+    ).fit(X.astype(np.float32))
+    assert all(a.components_.dtype == np.float32 for a in sda.autoencoders_)
+    assert sda.transform(X.astype(np.float32)).dtype == np.float32
+    assert sda.inverse_transform(sda.transform(X)).dtype == np.float32
+
+
+def test_stack_passes_contraction_to_every_layer(digits):
+    X, _ = digits
+    sda = StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(16, 8), corruption_levels=0.0, contraction=0.3,
+        random_state=0, **_LAYER_PARAMS,
+    ).fit(X)
+    assert [a.contraction for a in sda.autoencoders_] == [0.3, 0.3]
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(hidden_layer_sizes=(8, 4), corruption_levels=(0.1, 0.2, 0.3)),
+         "corruption_levels has 3 values but hidden_layer_sizes has 2 layers"),
+        (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes must be a positive int"),
+        (dict(hidden_layer_sizes=(8,), corruption_levels=1.5),
+         "must lie in \\[0, 1\\]"),
+        (dict(hidden_layer_sizes=(8, 4), loss=("cross_entropy", "hinge")),
+         "loss must be 'squared_error' or 'cross_entropy'"),
+    ],
+)
+def test_stack_explains_inconsistent_parameters(params, match, digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match=match):
+        StackedDenoisingAutoencoder(max_iter=1, **params).fit(X)
+
+
+def test_stack_rejects_wrong_code_width(digits):
+    X, _ = digits
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), max_iter=1,
+                                      corruption_levels=0.1).fit(X)
+    with pytest.raises(ValueError, match="expects codes of the top layer \\(4"):
+        sda.inverse_transform(np.zeros((2, 8)))
+
+
+# ---------------------------------------------------------------------- #
+# SdAClassifier
+# ---------------------------------------------------------------------- #
+_CLF_PARAMS = dict(
+    hidden_layer_sizes=(64, 64), corruption_levels=(0.1, 0.2),
+    pretrain_loss="cross_entropy", pretrain_max_iter=3, batch_size=20, random_state=0,
+)
+
+
+def test_finetuning_lowers_validation_loss_on_digits(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = SdAClassifier(max_iter=1, early_stopping=False, **_CLF_PARAMS)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X_train, y_train)
+    one_epoch = log_loss(y_val, clf.predict_proba(X_val))
+    clf.set_params(max_iter=30, early_stopping=True).fit(
+        X_train, y_train, X_val=X_val, y_val=y_val)
+    tuned = log_loss(y_val, clf.predict_proba(X_val))
+    # the untrained softmax layer starts at zero: uniform probabilities
+    assert one_epoch < np.log(10)
+    assert tuned < 0.5 * one_epoch
+    assert clf.score(X_val, y_val) > 0.95
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_pretrain_false_trains_the_same_network_from_random_init(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    params = dict(_CLF_PARAMS, max_iter=30)
+    pre = SdAClassifier(**params).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    raw = SdAClassifier(pretrain=False, **params).fit(
+        X_train, y_train, X_val=X_val, y_val=y_val)
+    assert raw.autoencoders_ == [] and len(pre.autoencoders_) == 2
+    assert [W.shape for W in raw.coefs_] == [W.shape for W in pre.coefs_]
+    assert raw.score(X_val, y_val) > 0.9
+    # after the same first epoch the pretrained network is far ahead
+    assert pre.validation_scores_[0] > raw.validation_scores_[0] + 0.1
+
+
+def test_early_stopping_restores_the_best_weights(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = SdAClassifier(
+        hidden_layer_sizes=(32,), corruption_levels=0.1, pretrain_max_iter=1,
+        learning_rate=2.0, batch_size=10, max_iter=40, n_iter_no_change=3,
+        random_state=0,
+    ).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_iter_ < 40
+    assert int(np.argmax(scores)) < len(scores) - 1  # the last epoch was not the best
+    assert clf.best_validation_score_ == max(scores)
+    assert clf.score(X_val, y_val) == pytest.approx(max(scores))
+
+
+def test_validation_fraction_split_is_used_without_x_val(digits):
+    X, y = digits
+    clf = SdAClassifier(max_iter=3, validation_fraction=0.2, **_CLF_PARAMS)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert len(clf.validation_scores_) == 3
+    assert clf.t_ == 3 * (len(X) - int(np.ceil(0.2 * len(X))))
+
+
+def test_classifier_pickle_round_trip(digits_split):
+    X_train, X_val, y_train, _ = digits_split
+    clf = SdAClassifier(max_iter=3, early_stopping=False, **_CLF_PARAMS)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X_train, y_train)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X_val), clf.predict_proba(X_val))
+    assert_array_equal(restored.predict(X_val), clf.predict(X_val))
+
+
+def test_classifier_keeps_float32_and_string_labels(digits_split):
+    X_train, X_val, y_train, _ = digits_split
+    labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
+                       "eight", "nine"])
+    clf = SdAClassifier(max_iter=5, **_CLF_PARAMS).fit(
+        X_train.astype(np.float32), labels[y_train])
+    assert all(W.dtype == np.float32 for W in clf.coefs_)
+    assert set(clf.predict(X_val)) <= set(labels)
+    proba = clf.predict_proba(X_val)
+    assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    assert_allclose(np.exp(clf.predict_log_proba(X_val)), proba, rtol=1e-4, atol=1e-6)
+
+
+def test_classifier_is_reproducible(digits_split):
+    X_train, X_val, y_train, _ = digits_split
+    a = SdAClassifier(max_iter=3, **_CLF_PARAMS).fit(X_train, y_train)
+    b = SdAClassifier(max_iter=3, **_CLF_PARAMS).fit(X_train, y_train)
+    for Wa, Wb in zip(a.coefs_, b.coefs_):
+        assert_array_equal(Wa, Wb)
+
+
+@pytest.mark.parametrize(
+    "y_kind, match",
+    [
+        ("one_class", "at least 2 classes"),
+        ("nan", "Input y contains NaN"),
+        ("short", "inconsistent numbers of samples"),
+        ("continuous", "Unknown label type"),
+    ],
+)
+def test_bad_labels_are_rejected_clearly(y_kind, match, digits):
+    X, y = digits
+    X, y = X[:50], y[:50].astype(float)
+    if y_kind == "one_class":
+        y = np.zeros(50)
+    elif y_kind == "nan":
+        y[3] = np.nan
+    elif y_kind == "short":
+        y = y[:40]
+    else:
+        y = y + 0.5
+    with pytest.raises(ValueError, match=match):
+        SdAClassifier(hidden_layer_sizes=(4,), corruption_levels=0.1,
+                      max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "fit_params, init_params, match",
+    [
+        (dict(X_val=np.zeros((3, 64))), {}, "Pass both X_val and y_val"),
+        (dict(X_val=np.zeros((3, 64)), y_val=[0, 1, 2]), dict(early_stopping=False),
+         "only used for early stopping"),
+        (dict(X_val=np.zeros((3, 64)), y_val=[0, 1, 42]), {},
+         "y_val contains labels not present in y: \\[42\\]"),
+        (dict(X_val=np.zeros((3, 5)), y_val=[0, 1, 2]), {}, "X has 5 features"),
+    ],
+)
+def test_bad_validation_data_is_rejected_clearly(fit_params, init_params, match, digits):
+    X, y = digits
+    clf = SdAClassifier(hidden_layer_sizes=(4,), corruption_levels=0.1, max_iter=1,
+                        **init_params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y, **fit_params)
+
+
+def test_classifier_rejects_invalid_parameters(digits):
+    X, y = digits
+    with pytest.raises(InvalidParameterError, match="learning_rate"):
+        SdAClassifier(learning_rate=0).fit(X, y)
+
+
+def test_finetuning_divergence_raises_and_keeps_finite_weights(digits):
+    X, y = digits
+    clf = SdAClassifier(hidden_layer_sizes=(16,), pretrain=False, activation="relu",
+                        learning_rate=1e150, early_stopping=False, max_iter=5,
+                        random_state=0)
+    with pytest.raises(ValueError, match="Fine-tuning diverged in epoch 1"):
+        clf.fit(X * 1e3, y)
+    assert all(np.isfinite(W).all() for W in clf.coefs_)
