@@ -1,10 +1,11 @@
-"""ONNX export of :class:`~skdae.DenoisingAutoencoder` through skl2onnx.
+"""ONNX export of :class:`~skdae.DenoisingAutoencoder` and
+:class:`~skdae.StackedDenoisingAutoencoder` through skl2onnx.
 
 skl2onnx converts a scikit-learn model by looking its class up in a registry of
 *shape calculators* (which declare the type and shape of each output) and
 *converters* (which emit the ONNX nodes). :func:`register_onnx_converter` adds
-the autoencoder to that registry, so that ``skl2onnx.to_onnx`` converts it on
-its own or inside a :class:`~sklearn.pipeline.Pipeline`.
+both autoencoders to that registry, so that ``skl2onnx.to_onnx`` converts them
+on their own or inside a :class:`~sklearn.pipeline.Pipeline`.
 
 Registration is an explicit call rather than a side effect of importing
 skdae: skl2onnx and onnx are optional dependencies (the ``onnx`` extra) and
@@ -12,14 +13,18 @@ take seconds to import, and skl2onnx documents ``update_registered_converter``
 as something the user's code calls for third-party models.
 
 The graph of one encoder layer is built by :func:`_encoder_layer`, which takes
-and returns skl2onnx algebra nodes, so that a converter for a stack of
-autoencoders can chain it layer by layer.
+and returns skl2onnx algebra nodes; one shape calculator and one converter
+serve both models, the converter chaining that layer over the fitted layers
+of a stack (a single autoencoder being a stack of one).
 """
 
 import numpy as np
 
-#: Alias under which the model is registered in skl2onnx.
+#: Alias under which DenoisingAutoencoder is registered in skl2onnx.
 _ALIAS = "SkdaeDenoisingAutoencoder"
+
+#: Alias under which StackedDenoisingAutoencoder is registered in skl2onnx.
+_STACKED_ALIAS = "SkdaeStackedDenoisingAutoencoder"
 
 
 def _onnx_activation(name):
@@ -71,6 +76,16 @@ def _encoder_layer(X, estimator, dtype, op_version, output_names=None):
     return activation(A, op_version=op_version, output_names=output_names)
 
 
+def _layers(model):
+    """The fitted :class:`~skdae.DenoisingAutoencoder` layers of ``model``,
+    from the bottom up: the ``autoencoders_`` of a stack, or the model itself."""
+    from ._stacked import StackedDenoisingAutoencoder
+
+    if isinstance(model, StackedDenoisingAutoencoder):
+        return list(model.autoencoders_)
+    return [model]
+
+
 def _input_dtype(variable):
     """Element type of the graph for an input variable: float64 stays float64,
     everything else (float32, integers) computes in float32 like skl2onnx's
@@ -81,7 +96,8 @@ def _input_dtype(variable):
 
 
 def _calculate_output_shapes(operator):
-    """skl2onnx shape calculator: ``[N, n_features] -> [N, n_components]``."""
+    """skl2onnx shape calculator: ``[N, n_features] -> [N, n_components]``,
+    with ``n_components`` that of the top layer for a stack."""
     from skl2onnx.common.data_types import (
         DoubleTensorType,
         FloatTensorType,
@@ -101,15 +117,17 @@ def _calculate_output_shapes(operator):
     X = operator.inputs[0]
     if len(X.type.shape) != 2:
         raise RuntimeError(
-            f"DenoisingAutoencoder expects a 2-D input, got shape {X.type.shape}."
+            f"{type(operator.raw_operator).__name__} expects a 2-D input, got "
+            f"shape {X.type.shape}."
         )
     cls = DoubleTensorType if _input_dtype(X) is np.float64 else FloatTensorType
-    n_components = operator.raw_operator.components_.shape[0]
+    n_components = _layers(operator.raw_operator)[-1].components_.shape[0]
     operator.outputs[0].type = cls([X.get_first_dimension(), n_components])
 
 
 def _convert(scope, operator, container):
-    """skl2onnx converter: the transform ``act(X @ W.T + b)``."""
+    """skl2onnx converter: the transform ``act(X @ W.T + b)``, chained over
+    the layers of a stack."""
     from skl2onnx.algebra.onnx_ops import OnnxCast
     from skl2onnx.common.data_types import guess_numpy_type, guess_proto_type
 
@@ -118,20 +136,26 @@ def _convert(scope, operator, container):
     opv = container.target_opset
     if guess_numpy_type(X.type) != dtype:
         X = OnnxCast(X, to=guess_proto_type(operator.outputs[0].type), op_version=opv)
-    H = _encoder_layer(X, operator.raw_operator, dtype, opv,
-                       output_names=operator.outputs[:1])
+    layers = _layers(operator.raw_operator)
+    H = X
+    for i, layer in enumerate(layers):
+        last = i == len(layers) - 1
+        H = _encoder_layer(H, layer, dtype, opv,
+                           output_names=operator.outputs[:1] if last else None)
     H.add_to(scope, container)
 
 
 def register_onnx_converter():
-    """Register the ONNX converter of :class:`~skdae.DenoisingAutoencoder`.
+    """Register the ONNX converters of the autoencoders with skl2onnx.
 
     After this call, ``skl2onnx.to_onnx`` (and ``convert_sklearn``) convert a
-    fitted autoencoder, alone or inside a
+    fitted :class:`~skdae.DenoisingAutoencoder` or
+    :class:`~skdae.StackedDenoisingAutoencoder`, alone or inside a
     :class:`~sklearn.pipeline.Pipeline`, to an ONNX graph of its
-    :meth:`~skdae.DenoisingAutoencoder.transform`: ``act(X @ W.T + b)`` as
-    ``MatMul``, ``Add`` and ``Sigmoid``, ``Tanh`` or ``Relu``. Calling it again
-    is harmless. Requires ``skl2onnx`` (``pip install skdae[onnx]``).
+    ``transform``: ``act(X @ W.T + b)`` as ``MatMul``, ``Add`` and
+    ``Sigmoid``, ``Tanh`` or ``Relu``, once per layer of a stack, from the
+    bottom up. Calling it again is harmless. Requires ``skl2onnx``
+    (``pip install skdae[onnx]``).
 
     The graph computes in float64 when the input is declared float64 and in
     float32 otherwise (weights are cast to that type); integer inputs are cast
@@ -139,8 +163,9 @@ def register_onnx_converter():
 
     Returns
     -------
-    alias : str
-        The name under which the model is registered in skl2onnx.
+    aliases : tuple of str
+        The names under which the models are registered in skl2onnx:
+        ``DenoisingAutoencoder``'s, then ``StackedDenoisingAutoencoder``'s.
 
     Examples
     --------
@@ -150,10 +175,20 @@ def register_onnx_converter():
     >>> X = np.random.RandomState(0).rand(50, 8).astype(np.float32)
     >>> dae = DenoisingAutoencoder(n_components=4, max_iter=2, random_state=0).fit(X)
     >>> register_onnx_converter()
-    'SkdaeDenoisingAutoencoder'
+    ('SkdaeDenoisingAutoencoder', 'SkdaeStackedDenoisingAutoencoder')
     >>> onx = to_onnx(dae, X[:1])
     >>> [node.op_type for node in onx.graph.node]
     ['MatMul', 'Add', 'Sigmoid']
+
+    A stack exports one such layer per autoencoder:
+
+    >>> from skdae import StackedDenoisingAutoencoder
+    >>> sda = StackedDenoisingAutoencoder(
+    ...     hidden_layer_sizes=(6, 4), corruption_levels=0.1, activation="relu",
+    ...     max_iter=2, random_state=0).fit(X)
+    >>> onx = to_onnx(sda, X[:1])
+    >>> [node.op_type for node in onx.graph.node]
+    ['MatMul', 'Add', 'Relu', 'MatMul', 'Add', 'Relu']
     """
     try:
         from skl2onnx import update_registered_converter
@@ -164,8 +199,11 @@ def register_onnx_converter():
         ) from exc
 
     from ._autoencoder import DenoisingAutoencoder
+    from ._stacked import StackedDenoisingAutoencoder
 
-    update_registered_converter(
-        DenoisingAutoencoder, _ALIAS, _calculate_output_shapes, _convert
-    )
-    return _ALIAS
+    for model, alias in [
+        (DenoisingAutoencoder, _ALIAS),
+        (StackedDenoisingAutoencoder, _STACKED_ALIAS),
+    ]:
+        update_registered_converter(model, alias, _calculate_output_shapes, _convert)
+    return _ALIAS, _STACKED_ALIAS

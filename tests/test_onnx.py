@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 skl2onnx = pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from skdae import DenoisingAutoencoder  # noqa: E402
+from skdae import DenoisingAutoencoder, StackedDenoisingAutoencoder  # noqa: E402
 from skdae._onnx import _encoder_layer, register_onnx_converter  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -36,6 +36,13 @@ def _run(onx, X):
 
 def _dae(**params):
     return DenoisingAutoencoder(n_components=16, max_iter=3, random_state=0, **params)
+
+
+def _sda(hidden_layer_sizes=(16, 8), **params):
+    return StackedDenoisingAutoencoder(
+        hidden_layer_sizes=hidden_layer_sizes, corruption_levels=0.1, max_iter=3,
+        random_state=0, **params,
+    )
 
 
 @pytest.mark.parametrize("tied_weights", [True, False])
@@ -111,8 +118,70 @@ def test_encoder_layers_chain(digits):
     assert_allclose(H, second.transform(first.transform(X)), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("hidden_layer_sizes", [(16, 8), (24, 16, 8)])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_stacked_transform_matches_sklearn(digits, activation, hidden_layer_sizes):
+    X, _ = digits
+    sda = _sda(hidden_layer_sizes, activation=activation).fit(X)
+    onx = skl2onnx.to_onnx(sda, X[:1])
+    (H,) = _run(onx, X)
+    expected = sda.transform(X)
+    assert H.dtype == np.float32
+    assert H.shape == expected.shape == (X.shape[0], 8)
+    assert_allclose(H, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_stacked_pipeline_with_logistic_regression(digits, activation):
+    X, y = digits
+    pipe = make_pipeline(
+        _sda(activation=activation), LogisticRegression(max_iter=300)
+    ).fit(X, y)
+    onx = skl2onnx.to_onnx(pipe, X[:1], options={LogisticRegression: {"zipmap": False}})
+    labels, proba = _run(onx, X)
+    assert_allclose(proba, pipe.predict_proba(X), atol=1e-5)
+    assert_array_equal(labels, pipe.predict(X))
+
+
+def test_stacked_float64_graph(digits):
+    X, _ = digits
+    X64 = X.astype(np.float64)
+    sda = _sda(activation="tanh").fit(X64)
+    onx = skl2onnx.to_onnx(sda, X64[:1])
+    (H,) = _run(onx, X64)
+    assert H.dtype == np.float64
+    assert_allclose(H, sda.transform(X64), rtol=1e-12, atol=1e-12)
+
+
+def test_stacked_graph_has_one_layer_per_autoencoder(digits):
+    X, _ = digits
+    onx = skl2onnx.to_onnx(_sda().fit(X), X[:1])
+    assert [node.op_type for node in onx.graph.node] == [
+        "MatMul", "Add", "Sigmoid", "MatMul", "Add", "Sigmoid"
+    ]
+
+
+def test_stacked_output_shape_is_top_layer_width(digits):
+    X, _ = digits
+    onx = skl2onnx.to_onnx(_sda((16, 12, 5)).fit(X), X[:1])
+    (out,) = onx.graph.output
+    assert out.type.tensor_type.shape.dim[1].dim_value == 5
+    assert out.type.tensor_type.elem_type == 1  # FLOAT
+
+
 def test_register_is_idempotent():
     assert register_onnx_converter() == register_onnx_converter()
+
+
+def test_register_returns_an_alias_per_registered_model():
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+
+    aliases = register_onnx_converter()
+    assert aliases == (
+        sklearn_operator_name_map[DenoisingAutoencoder],
+        sklearn_operator_name_map[StackedDenoisingAutoencoder],
+    )
+    assert len(set(aliases)) == 2
 
 
 def test_docstring_example_runs():
