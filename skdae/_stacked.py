@@ -946,6 +946,8 @@ default="masking"
         rng = check_random_state(self.random_state)
         X, y_index, X_val, y_val = self._split(X, y_index.astype(np.intp), X_val, y_val, rng)
         self._initialize(X, sizes, rng)
+        if self.verbose:
+            print(f"Fine-tuning {len(sizes)} hidden layers and the softmax layer")
         early = X_val is not None
         self.validation_scores_ = [] if early else None
         self.best_validation_score_ = -np.inf if early else None

@@ -457,3 +457,18 @@ def test_finetuning_divergence_raises_and_keeps_finite_weights(digits):
     with pytest.raises(ValueError, match="Fine-tuning diverged in epoch 1"):
         clf.fit(X * 1e3, y)
     assert all(np.isfinite(W).all() for W in clf.coefs_)
+
+
+def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
+    X_train, X_val, y_train, y_val = digits_split
+    SdAClassifier(
+        hidden_layer_sizes=(8, 4), corruption_levels=0.1, pretrain_max_iter=2,
+        max_iter=2, verbose=1, random_state=0,
+    ).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Pretraining layer 1/2 (64 -> 8 units)"
+    assert "Pretraining layer 2/2 (8 -> 4 units)" in out
+    start = out.index("Fine-tuning 2 hidden layers and the softmax layer")
+    tail = out[start + 1:]
+    assert [line.split(",")[0] for line in tail[::2]] == ["Iteration 1", "Iteration 2"]
+    assert all(line.startswith("Validation score: ") for line in tail[1::2])
