@@ -40,6 +40,28 @@ cdef extern from *:
     """
     int skdae_omp_max_threads() noexcept nogil
 
+cdef extern from *:
+    """
+    /* Flush-to-zero and denormals-are-zero for the calling thread (x86 MXCSR
+       bits 15 and 6), so that subnormal optimizer state (e.g. the velocity
+       of a weight whose input is always zero, decaying geometrically) costs
+       nothing; the previous mode is restored afterwards. */
+    #if defined(__SSE__) || defined(__x86_64__) || defined(_M_X64)
+    #include <xmmintrin.h>
+    static unsigned int skdae_enter_ftz(void) {
+        unsigned int old = _mm_getcsr();
+        _mm_setcsr(old | 0x8040u);
+        return old;
+    }
+    static void skdae_leave_ftz(unsigned int old) { _mm_setcsr(old); }
+    #else
+    static unsigned int skdae_enter_ftz(void) { return 0; }
+    static void skdae_leave_ftz(unsigned int old) { (void) old; }
+    #endif
+    """
+    unsigned int skdae_enter_ftz() noexcept nogil
+    void skdae_leave_ftz(unsigned int old) noexcept nogil
+
 from ._blas cimport _gemm
 from ._random cimport _next_u64, _uniform, _randint, _normal_pair, _mix64, _masked
 
@@ -207,21 +229,6 @@ cdef void _corrupt_row(
         memcpy(xt, x, d * sizeof(floating))
 
 
-cdef inline floating _flush_tiny(floating x) noexcept nogil:
-    """``x``, or 0 when ``|x|`` is below 1e-30 (float32) or 1e-290 (float64).
-
-    Keeps subnormal numbers, which cost the CPU up to a hundred cycles each
-    (inside BLAS too), out of gradients and optimizer state. They appear
-    once a network fits its training set: the softmax puts probabilities of
-    1e-40 on wrong classes, the gradients of saturated units follow, and
-    the velocity of a weight whose input is always zero decays
-    geometrically through the subnormal range. Late fine-tuning epochs ran
-    two to three times slower before this. Values that small are zero for
-    any purpose."""
-    cdef floating tiny = <floating> (1e-30 if floating is float else 1e-290)
-    return x if (x >= tiny or x <= -tiny) else 0
-
-
 cdef inline void _update(
     floating *p, const floating *g, floating *s1, floating *s2, Py_ssize_t n,
     int solver, floating lr, floating momentum, floating beta1, floating beta2,
@@ -236,12 +243,12 @@ cdef inline void _update(
     if solver == SOLVER_ADAM:
         for i in range(n):
             gi = g[i] + decay * p[i]
-            s1[i] = _flush_tiny(beta1 * s1[i] + (1 - beta1) * gi)
-            s2[i] = _flush_tiny(beta2 * s2[i] + (1 - beta2) * gi * gi)
+            s1[i] = beta1 * s1[i] + (1 - beta1) * gi
+            s2[i] = beta2 * s2[i] + (1 - beta2) * gi * gi
             p[i] -= lr * s1[i] / (sqrt(s2[i]) + eps)
     elif momentum != 0:
         for i in range(n):
-            s1[i] = _flush_tiny(momentum * s1[i] - lr * (g[i] + decay * p[i]))
+            s1[i] = momentum * s1[i] - lr * (g[i] + decay * p[i])
             p[i] += s1[i]
     else:
         for i in range(n):
@@ -1126,6 +1133,22 @@ def _train_epoch_sparse(
 # Each H_l buffer is overwritten by G_l once layer l's weight gradient has
 # used it, so the backward pass needs a single scratch buffer.
 
+cdef inline floating _flush_tiny(floating x) noexcept nogil:
+    """``x``, or 0 when ``|x|`` is below 1e-30 (float32) or 1e-290 (float64).
+
+    Keeps subnormal numbers, which cost the CPU up to a hundred cycles each,
+    out of the gradients that go into BLAS (whose worker threads do not
+    see the caller's flush-to-zero mode, see ``skdae_enter_ftz``). They
+    appear once a network fits its training set: the softmax puts
+    probabilities of 1e-40 on wrong classes and the gradients of saturated
+    units follow. Values that small are zero for any purpose."""
+    # no short-circuit on the sign: a data-dependent branch per value is
+    # mispredicted half the time and blocks vectorisation
+    cdef floating tiny = <floating> (1e-30 if floating is float else 1e-290)
+    cdef floating ax = x if x >= 0 else -x
+    return x if ax >= tiny else 0
+
+
 cdef double _softmax_rows(
     floating *A, const floating *bias, const Py_ssize_t *labels, Py_ssize_t bsz,
     Py_ssize_t k,
@@ -1171,18 +1194,6 @@ cdef inline void _times_derivative(floating *G, const floating *S, const floatin
     else:
         for i in range(n):
             G[i] = _flush_tiny(S[i] * _derivative_from_output(H[i], act))
-
-
-cdef inline void _momentum_step(floating *p, floating *v, Py_ssize_t n,
-                                floating lr_decay) noexcept nogil:
-    """``v -= lr_decay * p; p += v``: the rest of an SGD momentum step whose
-    velocity already holds ``mom * v - lr * grad``."""
-    cdef Py_ssize_t i
-    cdef floating vi
-    for i in range(n):
-        vi = _flush_tiny(v[i] - lr_decay * p[i])
-        v[i] = vi
-        p[i] += vi
 
 
 cdef inline void _column_sums(const floating *G, Py_ssize_t bsz, Py_ssize_t k,
@@ -1258,13 +1269,13 @@ epsilon, alpha, adam_t, shuffle
     cdef Py_ssize_t L = len(coefs)
     cdef Py_ssize_t l, r, i, j, tmp, start, bsz, width, max_width = d, total = 0
     cdef Py_ssize_t max_coef = 0, n_seen = 0
+    cdef unsigned int csr
     cdef double loss_sum = 0, batch_loss
     cdef floating lr = <floating> learning_rate, step
     cdef floating mom = <floating> momentum
     cdef floating b1 = <floating> beta1, b2 = <floating> beta2
     cdef floating eps = <floating> epsilon, decay = <floating> alpha
     cdef bint fused_sgd = solver == SOLVER_SGD and momentum == 0
-    cdef bint needs_grad = solver == SOLVER_ADAM
     cdef uint64_t *rs = &rng_state[0]
     cdef floating[:, ::1] coef_view
     cdef floating[::1] vec_view
@@ -1307,15 +1318,16 @@ epsilon, alpha, adam_t, shuffle
     buf = <floating *> malloc(batch_size * (d + total) * sizeof(floating))
     scratch = <floating *> malloc(batch_size * max_width * sizeof(floating))
     gb = <floating *> malloc(max_width * sizeof(floating))
-    if needs_grad:
+    if not fused_sgd:
         gW = <floating *> malloc(max_coef * sizeof(floating))
     if (Hl == NULL or buf == NULL or scratch == NULL or gb == NULL
-            or (needs_grad and gW == NULL)):
+            or (not fused_sgd and gW == NULL)):
         free(sizes); free(labels); free(Wl); free(Hl); free(buf); free(scratch)
         free(gb); free(gW)
         raise MemoryError("could not allocate the fine-tuning work buffers")
 
     with nogil:
+        csr = skdae_enter_ftz()
         if shuffle:
             for i in range(n - 1, 0, -1):
                 j = _randint(rs, i + 1)
@@ -1362,13 +1374,6 @@ epsilon, alpha, adam_t, shuffle
                     _gemm(True, False, <int> sizes[l], <int> width, <int> bsz, -lr,
                           Hl[l], <int> sizes[l], Hl[l + 1], <int> width,
                           1 - lr * decay, Wl[l], <int> width)
-                elif solver == SOLVER_SGD:
-                    # velocity v = mom v - lr (grad + decay W) straight from the
-                    # GEMM, then W += v: no gradient buffer to write and re-read
-                    _gemm(True, False, <int> sizes[l], <int> width, <int> bsz, -lr,
-                          Hl[l], <int> sizes[l], Hl[l + 1], <int> width, mom, s1[l],
-                          <int> width)
-                    _momentum_step(Wl[l], s1[l], sizes[l] * width, lr * decay)
                 else:
                     _gemm(True, False, <int> sizes[l], <int> width, <int> bsz,
                           <floating> 1, Hl[l], <int> sizes[l], Hl[l + 1], <int> width,
@@ -1383,6 +1388,7 @@ epsilon, alpha, adam_t, shuffle
             loss_sum += batch_loss
             start += bsz
             n_seen = start
+        skdae_leave_ftz(csr)
 
     free(sizes); free(labels); free(Wl); free(Hl); free(buf); free(scratch)
     free(gb); free(gW)
