@@ -199,7 +199,7 @@ def make_sda(settings, seed, pretrain, verbose):
         batch_size=settings["finetune_batch"],
         max_iter=settings["finetune_epochs"],
         n_iter_no_change=settings["patience"],
-        tol=0.0,
+        tol=5e-5,  # one validation image is 1e-4: ties count as no improvement
         early_stopping=True,
         verbose=verbose,
         random_state=seed,

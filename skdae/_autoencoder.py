@@ -73,25 +73,26 @@ _SCORE_CHUNK_VALUES = 2**22
 
 _THREADPOOL_CONTROLLER = None
 
-# The multi-threaded engine synchronises its threads three times per
-# minibatch; below this many flops per minibatch (10 * batch * d * h) the
-# synchronisation costs more than the second core gives.
+# The multi-threaded engines synchronise their threads a few times per
+# minibatch; below this many flops per minibatch (10 * batch * d * h for one
+# autoencoder layer) the synchronisation costs more than the second core gives.
 _MIN_FLOPS_PER_THREADED_BATCH = 2.5e7
 
 
-def _engine_threads(batch_size, n_features, n_components):
+def _engine_threads(batch_flops, n_units):
     """Engine threads for a problem size, and the context to run an epoch in.
 
-    The engine's threads are OpenMP threads (``OMP_NUM_THREADS`` and
+    ``batch_flops`` is the work of one minibatch and ``n_units`` the width
+    that is split between the threads (blocks of at least 16 units). The
+    engine's threads are OpenMP threads (``OMP_NUM_THREADS`` and
     threadpoolctl's limits apply). With more than one, each runs
-    single-threaded BLAS on its block of at least 16 hidden units, so BLAS is
-    limited to one thread for the duration of the epoch: no
-    oversubscription. With one, the products are left to the BLAS library's
-    own threads.
+    single-threaded BLAS on its block, so BLAS is limited to one thread for
+    the duration of the epoch: no oversubscription. With one, the products
+    are left to the BLAS library's own threads.
     """
     global _THREADPOOL_CONTROLLER
-    n_threads = max(1, min(_openmp_max_threads(), os.cpu_count() or 1, n_components // 16))
-    if n_threads == 1 or 10.0 * batch_size * n_features * n_components < _MIN_FLOPS_PER_THREADED_BATCH:
+    n_threads = max(1, min(_openmp_max_threads(), os.cpu_count() or 1, n_units // 16))
+    if n_threads == 1 or batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
         return 1, nullcontext()
     if _THREADPOOL_CONTROLLER is None:
         _THREADPOOL_CONTROLLER = ThreadpoolController()
@@ -678,7 +679,8 @@ default="masking"
                 )
             else:
                 n_threads, blas_limit = _engine_threads(
-                    min(self.batch_size, X.shape[0]), X.shape[1], self.n_components)
+                    10.0 * min(self.batch_size, X.shape[0]) * X.shape[1] * self.n_components,
+                    self.n_components)
                 with blas_limit:
                     loss_sum, adam_t, n_seen = _train_epoch(
                         X, order, W, V, self.intercept_hidden_, self.intercept_visible_,

@@ -1196,14 +1196,69 @@ cdef inline void _times_derivative(floating *G, const floating *S, const floatin
             G[i] = _flush_tiny(S[i] * _derivative_from_output(H[i], act))
 
 
-cdef inline void _column_sums(const floating *G, Py_ssize_t bsz, Py_ssize_t k,
-                              floating *out) noexcept nogil:
-    cdef Py_ssize_t r, j
-    for j in range(k):
-        out[j] = 0
-    for r in range(bsz):
-        for j in range(k):
-            out[j] += G[r * k + j]
+cdef void _ft_forward_block(
+    Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t bsz, Py_ssize_t n_in, Py_ssize_t n_out,
+    const floating *H, const floating *W, const floating *b, floating *out,
+    bint activate, int activation,
+) noexcept nogil:
+    """Columns ``[c0, c1)`` of one layer's output: ``out = H W`` (a GEMM on the
+    column block of ``W``), then ``act(out + b)`` in place when ``activate``."""
+    cdef Py_ssize_t r
+    cdef unsigned int csr = skdae_enter_ftz()
+    if c1 > c0:
+        _gemm(False, False, <int> bsz, <int> (c1 - c0), <int> n_in, <floating> 1, H,
+              <int> n_in, W + c0, <int> n_out, <floating> 0, out + c0, <int> n_out)
+        if activate:
+            for r in range(bsz):
+                _activate_rows(out + r * n_out + c0, b + c0, c1 - c0, activation)
+    skdae_leave_ftz(csr)
+
+
+cdef void _ft_backward_block(
+    Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t bsz,
+    Py_ssize_t n_in, Py_ssize_t width, floating *H, const floating *G, floating *W,
+    floating *b, floating *scratch, floating *gW, floating *gb,
+    floating *s1W, floating *s2W, floating *s1b, floating *s2b, bint below,
+    bint fused_sgd, int activation, int solver, floating step, floating lr,
+    floating mom, floating b1, floating b2, floating eps, floating decay,
+) noexcept nogil:
+    """Back-propagate through one layer for its input units ``[r0, r1)`` (rows
+    of ``W``, columns of ``H``) and update its biases ``[c0, c1)``.
+
+    ``G`` (bsz, width) is dL/dA of the layer's output, ``H`` (bsz, n_in) its
+    input. In order: ``dL/dH[:, r0:r1] = G W[r0:r1]^T`` into ``scratch``
+    (with the weights before their update), the update of ``W[r0:r1]``
+    from ``H[:, r0:r1]^T G``, then ``H[:, r0:r1] = dL/dH * s'(H)`` -- the
+    layer below's ``G``. A block touches only its own rows of ``W`` and
+    columns of ``H`` and ``scratch``, so blocks run in parallel without
+    locks."""
+    cdef Py_ssize_t r, j, hr = r1 - r0, o = r0 * width
+    cdef unsigned int csr = skdae_enter_ftz()
+    if hr > 0:
+        if below:
+            _gemm(False, True, <int> bsz, <int> hr, <int> width, <floating> 1, G,
+                  <int> width, W + o, <int> width, <floating> 0, scratch + r0, <int> n_in)
+        if fused_sgd:
+            _gemm(True, False, <int> hr, <int> width, <int> bsz, -lr, H + r0, <int> n_in,
+                  G, <int> width, 1 - lr * decay, W + o, <int> width)
+        else:
+            _gemm(True, False, <int> hr, <int> width, <int> bsz, <floating> 1, H + r0,
+                  <int> n_in, G, <int> width, <floating> 0, gW + o, <int> width)
+            _update(W + o, gW + o, _offset(s1W, o), _offset(s2W, o), hr * width, solver,
+                    step, mom, b1, b2, eps, decay)
+        if below:
+            for r in range(bsz):
+                _times_derivative(H + r * n_in + r0, scratch + r * n_in + r0,
+                                  H + r * n_in + r0, hr, activation)
+    if c1 > c0:
+        for j in range(c0, c1):
+            gb[j] = 0
+        for r in range(bsz):
+            for j in range(c0, c1):
+                gb[j] += G[r * width + j]
+        _update(b + c0, gb + c0, _offset(s1b, c0), _offset(s2b, c0), c1 - c0, solver,
+                step, mom, b1, b2, eps, 0)
+    skdae_leave_ftz(csr)
 
 
 def _finetune_epoch(
@@ -1227,6 +1282,7 @@ def _finetune_epoch(
     double alpha,
     long adam_t,
     bint shuffle,
+    int n_threads=1,
 ):
     """Run one epoch of supervised fine-tuning of a feed-forward stack in place.
 
@@ -1253,6 +1309,14 @@ def _finetune_epoch(
 epsilon, alpha, adam_t, shuffle
         Hyperparameters already validated and mapped to codes by Python;
         ``alpha`` is the L2 penalty on the weights (not the intercepts).
+    n_threads : int, default=1
+        Threads of the engine. With 1, each product is one (possibly
+        multi-threaded) BLAS call. With more, every layer's units are split
+        into ``n_threads`` blocks and each OpenMP thread runs single-threaded
+        BLAS on its block (the caller must limit BLAS to one thread): the
+        forward pass by output columns, the backward pass and the update by
+        input units (rows of ``coefs[l]``), one parallel phase per layer and
+        direction. Every thread works in flush-to-zero mode.
 
     Returns
     -------
@@ -1268,7 +1332,7 @@ epsilon, alpha, adam_t, shuffle
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
     cdef Py_ssize_t L = len(coefs)
     cdef Py_ssize_t l, r, i, j, tmp, start, bsz, width, max_width = d, total = 0
-    cdef Py_ssize_t max_coef = 0, n_seen = 0
+    cdef Py_ssize_t max_coef = 0, n_seen = 0, t, T = max(1, n_threads)
     cdef unsigned int csr
     cdef double loss_sum = 0, batch_loss
     cdef floating lr = <floating> learning_rate, step
@@ -1344,15 +1408,18 @@ epsilon, alpha, adam_t, shuffle
             for r in range(bsz):
                 memcpy(Hl[0] + r * d, &X[order[start + r], 0], d * sizeof(floating))
                 labels[r] = y[order[start + r]]
-            # forward
+            # forward: hidden layers split by output columns, then the
+            # (narrow) softmax layer on one thread
             for l in range(L):
-                _gemm(False, False, <int> bsz, <int> sizes[l + 1], <int> sizes[l],
-                      <floating> 1, Hl[l], <int> sizes[l], Wl[l], <int> sizes[l + 1],
-                      <floating> 0, Hl[l + 1], <int> sizes[l + 1])
-                if l < L - 1:
-                    for r in range(bsz):
-                        _activate_rows(Hl[l + 1] + r * sizes[l + 1], bl[l],
-                                       sizes[l + 1], activation)
+                if l < L - 1 and T > 1:
+                    for t in prange(T, num_threads=T, schedule="static", chunksize=1):
+                        _ft_forward_block(_split(sizes[l + 1], t, T),
+                                          _split(sizes[l + 1], t + 1, T), bsz, sizes[l],
+                                          sizes[l + 1], Hl[l], Wl[l], bl[l], Hl[l + 1],
+                                          True, activation)
+                else:
+                    _ft_forward_block(0, sizes[l + 1], bsz, sizes[l], sizes[l + 1], Hl[l],
+                                      Wl[l], bl[l], Hl[l + 1], l < L - 1, activation)
             batch_loss = _softmax_rows(Hl[L], bl[L - 1], labels, bsz, sizes[L])
             if not isfinite(batch_loss):
                 break
@@ -1365,26 +1432,20 @@ epsilon, alpha, adam_t, shuffle
             # backward: Hl[l + 1] holds G_{l+1} when layer l is reached
             for l in range(L - 1, -1, -1):
                 width = sizes[l + 1]
-                if l > 0:
-                    # dL/dH_l with the weights before their update
-                    _gemm(False, True, <int> bsz, <int> sizes[l], <int> width,
-                          <floating> 1, Hl[l + 1], <int> width, Wl[l], <int> width,
-                          <floating> 0, scratch, <int> sizes[l])
-                if fused_sgd:
-                    _gemm(True, False, <int> sizes[l], <int> width, <int> bsz, -lr,
-                          Hl[l], <int> sizes[l], Hl[l + 1], <int> width,
-                          1 - lr * decay, Wl[l], <int> width)
+                if T > 1:
+                    for t in prange(T, num_threads=T, schedule="static", chunksize=1):
+                        _ft_backward_block(
+                            _split(sizes[l], t, T), _split(sizes[l], t + 1, T),
+                            _split(width, t, T), _split(width, t + 1, T), bsz, sizes[l],
+                            width, Hl[l], Hl[l + 1], Wl[l], bl[l], scratch, gW, gb,
+                            s1[l], s2[l], s1[L + l], s2[L + l], l > 0, fused_sgd,
+                            activation, solver, step, lr, mom, b1, b2, eps, decay)
                 else:
-                    _gemm(True, False, <int> sizes[l], <int> width, <int> bsz,
-                          <floating> 1, Hl[l], <int> sizes[l], Hl[l + 1], <int> width,
-                          <floating> 0, gW, <int> width)
-                    _update(Wl[l], gW, s1[l], s2[l], sizes[l] * width, solver, step,
-                            mom, b1, b2, eps, decay)
-                _column_sums(Hl[l + 1], bsz, width, gb)
-                _update(bl[l], gb, s1[L + l], s2[L + l], width, solver, step, mom,
-                        b1, b2, eps, 0)
-                if l > 0:
-                    _times_derivative(Hl[l], scratch, Hl[l], bsz * sizes[l], activation)
+                    _ft_backward_block(
+                        0, sizes[l], 0, width, bsz, sizes[l], width, Hl[l], Hl[l + 1],
+                        Wl[l], bl[l], scratch, gW, gb, s1[l], s2[l], s1[L + l],
+                        s2[L + l], l > 0, fused_sgd, activation, solver, step, lr, mom,
+                        b1, b2, eps, decay)
             loss_sum += batch_loss
             start += bsz
             n_seen = start

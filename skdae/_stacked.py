@@ -34,6 +34,7 @@ from ._autoencoder import (
     _SCORE_CHUNK_VALUES,
     _SOLVERS,
     DenoisingAutoencoder,
+    _engine_threads,
     _init_bound,
 )
 from ._autoencoder_fast import (
@@ -955,24 +956,15 @@ default="masking"
         best = [a.copy() for a in self.coefs_ + self.intercepts_]
         no_improvement = 0
         order = np.arange(X.shape[0], dtype=np.intp)
+        batch_flops = 6.0 * min(self.batch_size, X.shape[0]) * sum(W.size for W in self.coefs_)
         for _ in range(self.max_iter):
             tic = time.perf_counter()
             snapshot = [a.copy() for a in self.coefs_ + self.intercepts_]
-            loss_sum, self._adam_t, n_seen = _finetune_epoch(
-                X, y_index, order, self.coefs_, self.intercepts_, self._state1,
-                self._state2, self._rng_state,
-                batch_size=self.batch_size,
-                activation=_ACTIVATIONS[self.activation],
-                solver=_SOLVERS[self.solver],
-                learning_rate=float(self.learning_rate),
-                momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
-                beta1=float(self.beta_1),
-                beta2=float(self.beta_2),
-                epsilon=float(self.epsilon),
-                alpha=float(self.alpha),
-                adam_t=self._adam_t,
-                shuffle=self.shuffle,
-            )
+            # (the BLAS limit applies when created: a new one per epoch)
+            n_threads, blas_limit = _engine_threads(batch_flops, min(sizes))
+            with blas_limit:
+                loss_sum, self._adam_t, n_seen = self._finetune_epoch(
+                    X, y_index, order, n_threads)
             if n_seen < X.shape[0] or not all(
                 np.isfinite(a).all() for a in self.coefs_ + self.intercepts_
             ):
@@ -1025,6 +1017,26 @@ default="masking"
             for dst, src in zip(self.coefs_ + self.intercepts_, best):
                 dst[...] = src
         return self
+
+    def _finetune_epoch(self, X, y_index, order, n_threads):
+        """One fine-tuning epoch in the engine; returns its loss sum, the Adam
+        step counter and the rows processed."""
+        return _finetune_epoch(
+            X, y_index, order, self.coefs_, self.intercepts_, self._state1,
+            self._state2, self._rng_state,
+            batch_size=self.batch_size,
+            activation=_ACTIVATIONS[self.activation],
+            solver=_SOLVERS[self.solver],
+            learning_rate=float(self.learning_rate),
+            momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
+            beta1=float(self.beta_1),
+            beta2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            alpha=float(self.alpha),
+            adam_t=self._adam_t,
+            shuffle=self.shuffle,
+            n_threads=n_threads,
+        )
 
     def _logits(self, X):
         """Pre-softmax outputs of a validated ``X``."""

@@ -201,7 +201,7 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
             pytest.skip("the blocked engine needs OpenMP and two cores")
         monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
         n_components = 40
-        assert _autoencoder._engine_threads(7, 6, n_components)[0] == 2
+        assert _autoencoder._engine_threads(10.0 * 7 * 6 * n_components, n_components)[0] == 2
     rng = np.random.RandomState(1)
     X = rng.uniform(0, 1, size=(23, 6))  # 23 = 3 full batches of 7 + one of 2
     lr = 0.05 if solver == "sgd" else 0.01

@@ -13,7 +13,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
 from skdae._autoencoder import _ACTIVATIONS, _SOLVERS
-from skdae._autoencoder_fast import _finetune_epoch, _seed_rng
+from skdae._autoencoder_fast import _finetune_epoch, _openmp_max_threads, _seed_rng
+from threadpoolctl import threadpool_limits
+
+# The engine's blocked path splits every layer between threads; the layers of
+# these tests are wide enough (>= 32 units) for two blocks of 16.
+THREADS = [1, 2] if _openmp_max_threads() > 1 else [1]
 
 
 @pytest.fixture(scope="module")
@@ -64,29 +69,32 @@ def _empty_state(arrays):
 
 def _run_epoch(X, y, coefs, intercepts, *, batch_size, lr, solver="sgd",
                momentum=0.0, alpha=0.0, activation="sigmoid", state1=None,
-               state2=None, adam_t=0):
+               state2=None, adam_t=0, n_threads=1):
     arrays = coefs + intercepts
     state1 = _empty_state(arrays) if state1 is None else state1
     state2 = _empty_state(arrays) if state2 is None else state2
     rng_state = np.empty(4, dtype=np.uint64)
     _seed_rng(rng_state, 0)
-    return _finetune_epoch(
-        X, y.astype(np.intp), np.arange(len(X), dtype=np.intp), coefs, intercepts,
-        state1, state2, rng_state, batch_size=batch_size,
-        activation=_ACTIVATIONS[activation], solver=_SOLVERS[solver],
-        learning_rate=lr, momentum=momentum, beta1=0.9, beta2=0.999, epsilon=1e-8,
-        alpha=alpha, adam_t=adam_t, shuffle=False,
-    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _finetune_epoch(
+            X, y.astype(np.intp), np.arange(len(X), dtype=np.intp), coefs, intercepts,
+            state1, state2, rng_state, batch_size=batch_size,
+            activation=_ACTIVATIONS[activation], solver=_SOLVERS[solver],
+            learning_rate=lr, momentum=momentum, beta1=0.9, beta2=0.999, epsilon=1e-8,
+            alpha=alpha, adam_t=adam_t, shuffle=False, n_threads=n_threads,
+        )
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["fused-sgd", "velocity"])
 @pytest.mark.parametrize("alpha", [0.0, 0.1])
-def test_finetune_gradient_matches_finite_differences(activation, momentum, alpha):
+@pytest.mark.parametrize("n_threads", THREADS)
+def test_finetune_gradient_matches_finite_differences(activation, momentum, alpha,
+                                                      n_threads):
     # One full-batch step from zero velocity moves every parameter by
     # -lr * gradient, on the fused and on the velocity path alike.
     rng = np.random.RandomState(0)
-    sizes = [5, 4, 3, 3]  # two hidden layers and a 3-class softmax
+    sizes = [5, 20, 18, 3]  # two hidden layers and a 3-class softmax
     X = rng.normal(size=(7, sizes[0]))
     y = np.array([0, 1, 2, 1, 0, 2, 2])
     coefs, intercepts = _random_network(rng, sizes)
@@ -95,7 +103,8 @@ def test_finetune_gradient_matches_finite_differences(activation, momentum, alph
     state1 = [np.zeros_like(a) for a in coefs + intercepts] if momentum else None
     loss_sum, _, n_seen = _run_epoch(X, y, coefs, intercepts, batch_size=7, lr=lr,
                                      momentum=momentum, alpha=alpha,
-                                     activation=activation, state1=state1)
+                                     activation=activation, state1=state1,
+                                     n_threads=n_threads)
     assert n_seen == 7
     assert_allclose(loss_sum / 7, _numpy_loss(X, y, *(_split(before)), activation),
                     rtol=1e-12)
@@ -151,11 +160,14 @@ def _numpy_finetune_epoch(X, y, coefs, intercepts, batch_size, lr, activation):
     return coefs, intercepts
 
 
+@pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
-def test_finetune_epoch_equals_numpy_reference(dtype, rtol, activation):
+def test_finetune_epoch_equals_numpy_reference(dtype, rtol, activation, n_threads):
+    # 40 input and hidden units: with two threads every layer has two blocks
+    # of 16+ units (the output layer's 3 units stay on one block)
     rng = np.random.RandomState(1)
-    sizes = [6, 5, 4, 3]
+    sizes = [40, 37, 33, 3]
     X = rng.normal(size=(23, sizes[0])).astype(dtype)  # last batch is partial
     y = rng.randint(3, size=23)
     coefs, intercepts = _random_network(rng, sizes, dtype)
@@ -163,7 +175,8 @@ def test_finetune_epoch_equals_numpy_reference(dtype, rtol, activation):
                                      [W.astype(np.float64) for W in coefs],
                                      [b.astype(np.float64) for b in intercepts],
                                      batch_size=5, lr=0.2, activation=activation)
-    _run_epoch(X, y, coefs, intercepts, batch_size=5, lr=0.2, activation=activation)
+    _run_epoch(X, y, coefs, intercepts, batch_size=5, lr=0.2, activation=activation,
+               n_threads=n_threads)
     for got, want in zip(coefs + intercepts, expected[0] + expected[1]):
         assert got.dtype == dtype
         assert_allclose(got, want, rtol=rtol, atol=rtol)
