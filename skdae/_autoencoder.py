@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 from ._autoencoder_fast import (
     _bias_activation,
     _corrupt,
+    _encode_dense,
     _openmp_max_threads,
     _reconstruction_loss_rows,
     _seed_rng,
@@ -795,16 +796,34 @@ default="masking"
     def _decoder_weights(self):
         return self.components_ if self.tied_weights else self.decoder_components_
 
-    def _validate_X(self, X):
+    def _validate_X(self, X, ensure_all_finite=True):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
-            reset=False,
+            reset=False, ensure_all_finite=ensure_all_finite,
         )
         return X.astype(self.components_.dtype, copy=False)
 
     def _encode(self, X):
-        H = np.ascontiguousarray(safe_sparse_dot(X, self.components_.T, dense_output=True))
-        _bias_activation(H, self.intercept_hidden_, _ACTIVATIONS[self.activation])
+        """Hidden code of a validated ``X`` (dense: by row blocks in the
+        engine, which also reports non-finite input)."""
+        if sp.issparse(X):
+            H = np.ascontiguousarray(safe_sparse_dot(X, self.components_.T,
+                                                     dense_output=True))
+            _bias_activation(H, self.intercept_hidden_, _ACTIVATIONS[self.activation])
+            return H
+        H = np.empty((X.shape[0], self.n_components), dtype=self.components_.dtype)
+        n_threads, blas_limit = _engine_threads(
+            2.0 * X.shape[0] * X.shape[1] * self.n_components, X.shape[0])
+        with blas_limit:
+            nonfinite = _encode_dense(X, self.components_, self.intercept_hidden_,
+                                      _ACTIVATIONS[self.activation], H, n_threads)
+        if nonfinite:
+            raise ValueError(
+                "Input X contains NaN or infinity (or values so large that "
+                "X @ components_.T overflows). Remove or impute the missing values "
+                "(e.g. sklearn.impute.SimpleImputer in a Pipeline) and scale the "
+                "data as for fit."
+            )
         return H
 
     def _row_loss(self, X):
@@ -837,7 +856,9 @@ default="masking"
             Hidden representation, of the fitted weights' dtype.
         """
         check_is_fitted(self)
-        return self._encode(self._validate_X(X))
+        # Dense input skips validation's finiteness pass: the engine detects
+        # NaN and infinity in the product instead (one pass less over X).
+        return self._encode(self._validate_X(X, ensure_all_finite=sp.issparse(X)))
 
     def inverse_transform(self, X):
         """Decode hidden codes back to input space: ``o(c + H W*)``.

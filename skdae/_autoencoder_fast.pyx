@@ -28,6 +28,10 @@ import numpy as np
 cdef extern from "_fastmath.h":
     float skdae_expf(float x) noexcept nogil
     float skdae_log1p_unit(float e) noexcept nogil
+    void skdae_sigmoid_bias_f32(float *A, const float *bias, Py_ssize_t m) noexcept nogil
+    double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
+                                       float *gc, Py_ssize_t k0, Py_ssize_t k1,
+                                       float inv_b) noexcept nogil
 
 cdef extern from *:
     """
@@ -312,6 +316,60 @@ def _bias_activation(floating[:, ::1] A, const floating[::1] bias, int act):
         _activate_rows(&A[i, 0], &bias[0], m, act)
 
 
+cdef inline int _nonfinite(const floating *A, Py_ssize_t n) noexcept nogil:
+    """1 if any of ``n`` values is NaN or infinite, else 0: ``a * 0`` is NaN
+    exactly for those, and an OR of comparisons vectorises (a float sum
+    would not, its order being fixed)."""
+    cdef Py_ssize_t i
+    cdef int flag = 0
+    for i in range(n):
+        flag |= (A[i] * 0 != 0)
+    return flag
+
+
+def _encode_dense(
+    const floating[:, ::1] X,
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    int act,
+    floating[:, ::1] out,
+    int n_threads=1,
+    Py_ssize_t block_rows=0,
+):
+    """``out = act(X W^T + b)`` by blocks of rows, each block's bias and
+    activation applied while the block is still in cache.
+
+    With ``n_threads > 1`` the row blocks are shared between OpenMP threads,
+    each running single-threaded BLAS (the caller limits BLAS to one thread).
+
+    Returns 0 if every pre-activation ``X W^T`` was finite, else 1. A NaN or
+    infinite input value always yields a non-finite pre-activation (``inf *
+    w`` is infinite and ``inf * 0`` is NaN), so this check on the output of
+    the product replaces a separate pass over ``X``.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], h = W.shape[0]
+    cdef Py_ssize_t rows = block_rows if block_rows > 0 else max(64, min(2048, 1048576 // max(h, 1)))
+    cdef Py_ssize_t n_blocks = (n + rows - 1) // rows
+    cdef Py_ssize_t blk, r0, r1, r
+    cdef int bad = 0
+    if n == 0 or h == 0:
+        return 0
+    if d == 0:
+        out[:, :] = 0
+    for blk in prange(n_blocks, nogil=True, schedule="static", num_threads=max(1, n_threads)):
+        r0 = blk * rows
+        r1 = min(n, r0 + rows)
+        if d > 0:
+            _gemm(False, True, <int> (r1 - r0), <int> h, <int> d, <floating> 1,
+                  &X[r0, 0], <int> d, &W[0, 0], <int> d, <floating> 0, &out[r0, 0],
+                  <int> h)
+        for r in range(r0, r1):
+            # each row is checked and activated while it is in L1
+            bad += _nonfinite(&out[r, 0], h)
+            _activate_rows(&out[r, 0], &b[0], h, act)
+    return 1 if bad else 0
+
+
 def _reconstruction_loss_rows(
     const floating[:, ::1] X,
     floating[:, ::1] Z,
@@ -343,15 +401,9 @@ cdef inline floating *_offset(floating *p, Py_ssize_t o) noexcept nogil:
 
 cdef inline void _sigmoid_bias_rows_f32(float *A, const float *bias,
                                         Py_ssize_t m) noexcept nogil:
-    """``A = sigmoid(A + bias)`` over ``m`` contiguous floats, vectorisable."""
-    cdef Py_ssize_t j
-    cdef float a, na, e, inv
-    for j in range(m):
-        a = A[j] + bias[j]
-        na = -a if a >= 0 else a
-        e = skdae_expf(na)
-        inv = 1.0 / (1.0 + e)
-        A[j] = inv if a >= 0 else e * inv
+    """``A = sigmoid(A + bias)`` over ``m`` contiguous floats (the C kernel in
+    ``_fastmath.h``, vectorised for the CPU's widest instruction set)."""
+    skdae_sigmoid_bias_f32(A, bias, m)
 
 
 cdef inline void _activate_rows(floating *A, const floating *bias, Py_ssize_t m,
@@ -405,38 +457,6 @@ cdef double _forward_block(
     return penalty
 
 
-cdef double _cross_entropy_row_f32(
-    float *Zr, const float *Xr, const float *c, float *gc, Py_ssize_t k0,
-    Py_ssize_t k1, float inv_b,
-) noexcept nogil:
-    """Cross-entropy of one row's columns ``[k0, k1)`` from pre-activations
-    ``Zr`` (bias not yet added), overwriting them with ``G_Z`` and adding it
-    to ``gc``. Vectorised: the loss terms go through a stack buffer and are
-    summed afterwards (a vector reduction would reorder the sum)."""
-    cdef float terms[512]
-    cdef Py_ssize_t k, s0, s1
-    cdef float z, x, az, e, inv, p, g
-    cdef double acc = 0
-    s0 = k0
-    while s0 < k1:
-        s1 = min(s0 + 512, k1)
-        for k in range(s0, s1):
-            z = Zr[k] + c[k]
-            x = Xr[k]
-            az = z if z >= 0 else -z
-            e = skdae_expf(-az)
-            inv = 1.0 / (1.0 + e)
-            p = inv if z >= 0 else e * inv
-            terms[k - s0] = (z if z > 0 else 0) - x * z + skdae_log1p_unit(e)
-            g = (p - x) * inv_b
-            Zr[k] = g
-            gc[k] += g
-        for k in range(s1 - s0):
-            acc += terms[k]
-        s0 = s1
-    return acc
-
-
 cdef double _loss_columns(
     Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t bsz, Py_ssize_t d, Py_ssize_t n_parts,
     floating *M2, const floating *Zpart, const floating *X,
@@ -457,8 +477,8 @@ cdef double _loss_columns(
                 M2[r * d + k] += Zpart[(t * bsz + r) * d + k]
         if floating is float:
             if loss == LOSS_CROSS_ENTROPY:
-                acc += _cross_entropy_row_f32(M2 + r * d, X + rows[r] * d, c, gc,
-                                              k0, k1, inv_b)
+                acc += skdae_cross_entropy_row_f32(M2 + r * d, X + rows[r] * d, c,
+                                                   gc, k0, k1, inv_b)
                 continue
         for k in range(k0, k1):
             z = M2[r * d + k] + c[k]

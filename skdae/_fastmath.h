@@ -11,6 +11,7 @@
 #define SKDAE_FASTMATH_H
 #include <stdint.h>
 #include <string.h>
+#include <stddef.h>
 
 static inline float skdae_expf(float x)
 {
@@ -59,6 +60,62 @@ static inline float skdae_log1p_unit(float e)
     r += k * -2.12194440e-4f;
     r += -0.5f * z;
     return x + r + k * 0.693359375f;
+}
+
+/* Kernels compiled for several instruction sets: the build targets the
+ * baseline x86-64 (SSE2, 4 floats per vector), and GCC's target_clones adds
+ * AVX2 and AVX-512 versions picked at load time for the CPU at hand (glibc
+ * ifunc). Elsewhere they compile once, for the build's target. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SKDAE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SKDAE_CLONES
+#endif
+
+/* Cross-entropy of one row's columns [k0, k1) from decoder pre-activations
+ * Zr (bias c not yet added) against the clean row Xr: overwrites Zr with
+ * G_Z = (sigmoid(z) - x) * inv_b, adds it to gc, and returns the summed loss
+ * max(z, 0) - x z + log(1 + exp(-|z|)). The loss terms go through a stack
+ * buffer and are summed in order afterwards (a vector reduction would
+ * reorder the sum). */
+SKDAE_CLONES
+static double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
+                                          float *gc, ptrdiff_t k0, ptrdiff_t k1,
+                                          float inv_b)
+{
+    float terms[512];
+    double acc = 0;
+    for (ptrdiff_t s0 = k0; s0 < k1; s0 += 512) {
+        ptrdiff_t s1 = s0 + 512 < k1 ? s0 + 512 : k1;
+        for (ptrdiff_t k = s0; k < s1; k++) {
+            float z = Zr[k] + c[k];
+            float x = Xr[k];
+            float az = z >= 0 ? z : -z;
+            float e = skdae_expf(-az);
+            float inv = 1.0f / (1.0f + e);
+            float p = z >= 0 ? inv : e * inv;
+            terms[k - s0] = (z > 0 ? z : 0.0f) - x * z + skdae_log1p_unit(e);
+            float g = (p - x) * inv_b;
+            Zr[k] = g;
+            gc[k] += g;
+        }
+        for (ptrdiff_t k = 0; k < s1 - s0; k++)
+            acc += terms[k];
+    }
+    return acc;
+}
+
+/* A[j] = sigmoid(A[j] + bias[j]) over m contiguous floats. */
+SKDAE_CLONES
+static void skdae_sigmoid_bias_f32(float *A, const float *bias, ptrdiff_t m)
+{
+    for (ptrdiff_t j = 0; j < m; j++) {
+        float a = A[j] + bias[j];
+        float na = a >= 0 ? -a : a;
+        float e = skdae_expf(na);
+        float inv = 1.0f / (1.0f + e);
+        A[j] = a >= 0 ? inv : e * inv;
+    }
 }
 
 #endif

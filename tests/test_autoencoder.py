@@ -523,6 +523,25 @@ def test_nan_or_inf_in_fit_is_rejected(value, digits):
         DenoisingAutoencoder().fit(X)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("zero_weights", [False, True], ids=["weights", "zero-column"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_or_inf_in_transform_is_rejected(value, zero_weights, dtype, digits):
+    # transform detects non-finite input in the product X @ W.T instead of a
+    # separate pass over X; a feature whose weights are all zero still shows
+    # (inf * 0 is NaN), and the error is raised whichever row block holds it
+    X = digits[0][:1500].astype(dtype)
+    dae = DenoisingAutoencoder(n_components=40, max_iter=1).fit(X)
+    if zero_weights:
+        dae.components_[:, 4] = 0
+    for row in (0, 777, 1499):
+        X_bad = X.copy()
+        X_bad[row, 4] = value
+        with pytest.raises(ValueError, match="Input X contains NaN or infinity"):
+            dae.transform(X_bad)
+    assert np.isfinite(dae.transform(X)).all()
+
+
 @pytest.mark.parametrize("method", ["transform", "score", "score_samples", "partial_fit"])
 def test_wrong_number_of_features_is_rejected(method, digits):
     dae = DenoisingAutoencoder(n_components=4, max_iter=1, random_state=0).fit(digits[0])
