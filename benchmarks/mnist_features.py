@@ -79,6 +79,8 @@ except ImportError:  # not installed: use the in-place build of this checkout
 from skdae import DenoisingAutoencoder
 from skdae.datasets import fetch_mnist
 
+from _progress import START, EpochLog, progress
+
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
 except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
@@ -107,29 +109,6 @@ DEFAULT_THREADS = 1
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-_T0 = time.perf_counter()
-
-
-def progress(msg):
-    """A progress line on stderr, with the time elapsed since start."""
-    print(f"[{time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-class _EpochLog:
-    """File-like object turning the DAE's verbose lines into progress lines."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-
-    def write(self, s):
-        for line in s.splitlines():
-            if line.strip():
-                progress(f"  {self.prefix}: {line.strip()}")
-
-    def flush(self):
-        pass
-
-
 def thread_settings():
     """Human-readable lines describing the thread pools and the machine."""
     lines = []
@@ -262,7 +241,7 @@ def run_row(row, args, X, y, X_test, y_test):
     for name, step in pipe.steps[:n_feat]:
         size = getattr(step, "n_components", None)
         progress(f"  fitting {name}: {type(step).__name__}({size if size else ''})")
-        with contextlib.redirect_stdout(_EpochLog(name)):
+        with contextlib.redirect_stdout(EpochLog(f"  {name}")):
             Xt = step.fit_transform(Xt, y)
     feat_s = time.perf_counter() - tic
     progress(f"  fitting classifier on {Xt.shape[1]} features")
@@ -453,7 +432,7 @@ def _main(args):
             f"{r['clf_s']:.1f} s, {r['clf_iter']} lbfgs iterations)"
         )
     load_after = load_avg()
-    total = time.perf_counter() - _T0
+    total = time.perf_counter() - START
 
     print("MNIST feature pipelines")
     print("=======================")

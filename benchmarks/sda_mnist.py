@@ -66,6 +66,8 @@ except ImportError:  # not installed: use the in-place build of this checkout
 from skdae import SdAClassifier  # noqa: E402
 from skdae.datasets import load_mnist_paper_split  # noqa: E402
 
+from _progress import EpochLog, progress  # noqa: E402
+
 try:
     from threadpoolctl import threadpool_info
 except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
@@ -92,29 +94,6 @@ FULL = dict(
 # --quick: the same model on a 10 000-image subset, a few epochs each.
 QUICK = dict(FULL, pretrain_epochs=3, finetune_epochs=8, patience=8, mlp_epochs=5,
              n_train=10000)
-
-_T0 = time.perf_counter()
-
-
-def progress(msg):
-    """A progress line on stderr, with the time elapsed since start."""
-    print(f"[{time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-class _EpochLog:
-    """File-like object turning the estimators' verbose lines into progress lines."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-
-    def write(self, s):
-        for line in s.splitlines():
-            if line.strip():
-                progress(f"{self.prefix}: {line.strip()}")
-
-    def flush(self):
-        pass
-
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -209,7 +188,7 @@ def make_sda(settings, seed, pretrain, verbose):
 def run_sda(name, data, settings, seed, pretrain):
     X_train, y_train, X_val, y_val, X_test, y_test = data
     clf = make_sda(settings, seed, pretrain, verbose=1)
-    log = _EpochLog(name)
+    log = EpochLog(name)
     marks = {}
 
     class _Clock:
@@ -246,7 +225,7 @@ def run_mlp(data, settings, seed):
     clf = MLPClassifier(hidden_layer_sizes=settings["layers"],
                         max_iter=settings["mlp_epochs"], random_state=seed, verbose=True)
     tic = time.perf_counter()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(_EpochLog("mlp")):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(EpochLog("mlp")):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X_train, y_train)
     total = time.perf_counter() - tic
@@ -278,8 +257,8 @@ def main(argv=None):
         progress(f"row {row}: test error {r['test_error']:.2f} %, "
                  f"{r['total_s']:.0f} s")
     print()
-    print(f"| row | test error % | valid error % | pretrain s | fine-tune s "
-          f"| total s | epochs |")
+    print("| row | test error % | valid error % | pretrain s | fine-tune s "
+          "| total s | epochs |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in results:
         print(f"| {r['row']} | {r['test_error']:.2f} | {r['val_error']:.2f} | "

@@ -12,7 +12,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import softmax
+from scipy.special import log_softmax, softmax
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -1080,10 +1080,7 @@ default="masking"
             ``log(predict_proba(X))``, computed stably.
         """
         check_is_fitted(self)
-        Z = self._logits(self._validate_X(X))
-        Z -= Z.max(axis=1, keepdims=True)
-        Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
-        return Z
+        return log_softmax(self._logits(self._validate_X(X)), axis=1)
 
     def predict(self, X):
         """Predict class labels.
