@@ -16,8 +16,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_limits
 
 from skdae import DenoisingAutoencoder
+from skdae._autoencoder_fast import _encode_dense
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -529,7 +531,7 @@ def test_nan_or_inf_in_fit_is_rejected(value, digits):
 def test_nan_or_inf_in_transform_is_rejected(value, zero_weights, dtype, digits):
     # transform detects non-finite input in the product X @ W.T instead of a
     # separate pass over X; a feature whose weights are all zero still shows
-    # (inf * 0 is NaN), and the error is raised whichever row block holds it
+    # (inf * 0 is NaN)
     X = digits[0][:1500].astype(dtype)
     dae = DenoisingAutoencoder(n_components=40, max_iter=1).fit(X)
     if zero_weights:
@@ -540,6 +542,26 @@ def test_nan_or_inf_in_transform_is_rejected(value, zero_weights, dtype, digits)
         with pytest.raises(ValueError, match="Input X contains NaN or infinity"):
             dae.transform(X_bad)
     assert np.isfinite(dae.transform(X)).all()
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blocked_encoder_matches_numpy_and_flags_any_block(n_threads, dtype):
+    # the engine's transform kernel, with 7-row blocks over 50 rows (the last
+    # block partial), against the NumPy formula; a NaN in any block is reported
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 9)).astype(dtype)
+    W = rng.normal(size=(6, 9)).astype(dtype)
+    b = rng.normal(size=6).astype(dtype)
+    out = np.empty((50, 6), dtype=dtype)
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert _encode_dense(X, W, b, 0, out, n_threads, 7) == 0
+    assert_allclose(out, _sigmoid(X @ W.T + b), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    for row in (0, 20, 49):
+        X_bad = X.copy()
+        X_bad[row, 3] = np.nan
+        with threadpool_limits(limits=1, user_api="blas"):
+            assert _encode_dense(X_bad, W, b, 0, out, n_threads, 7) == 1
 
 
 @pytest.mark.parametrize("method", ["transform", "score", "score_samples", "partial_fit"])
