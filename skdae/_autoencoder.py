@@ -826,14 +826,19 @@ default="masking"
             )
         return H
 
-    def _row_loss(self, X):
-        """Clean reconstruction loss of each row of a validated ``X`` (float64)."""
+    def _row_loss(self, X, code=None):
+        """Clean reconstruction loss of each row of a validated ``X`` (float64).
+
+        ``code`` maps a chunk of ``X`` to the hidden code this layer decodes;
+        by default its own encoding (a stack passes the code decoded down
+        from its top layer)."""
+        code = self._encode if code is None else code
         out = np.empty(X.shape[0], dtype=np.float64)
         V = self._decoder_weights()
         chunk = max(1, min(_SCORE_CHUNK_ROWS, _SCORE_CHUNK_VALUES // max(X.shape[1], 1)))
         for batch in gen_batches(X.shape[0], chunk):
             Xb = X[batch]
-            Z = self._encode(Xb) @ V
+            Z = code(Xb) @ V
             if sp.issparse(Xb):
                 Xb = Xb.toarray()
             _reconstruction_loss_rows(

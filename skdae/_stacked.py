@@ -11,7 +11,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.base import (
     BaseEstimator,
@@ -22,7 +21,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_array, check_random_state, gen_batches
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -30,8 +29,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._autoencoder import (
     _ACTIVATIONS,
     _LOSSES,
-    _SCORE_CHUNK_ROWS,
-    _SCORE_CHUNK_VALUES,
     _SOLVERS,
     DenoisingAutoencoder,
     _engine_threads,
@@ -40,7 +37,6 @@ from ._autoencoder import (
 from ._autoencoder_fast import (
     _bias_activation,
     _finetune_epoch,
-    _reconstruction_loss_rows,
     _seed_rng,
 )
 
@@ -436,25 +432,13 @@ default="masking"
             H = layer.inverse_transform(H)
         return H
 
-    def _row_loss(self, X):
-        """Bottom layer's reconstruction loss of each row of a validated ``X``
-        after encoding up and decoding down the whole stack."""
-        bottom = self.autoencoders_[0]
-        out = np.empty(X.shape[0], dtype=np.float64)
-        chunk = max(1, min(_SCORE_CHUNK_ROWS, _SCORE_CHUNK_VALUES // max(X.shape[1], 1)))
-        for batch in gen_batches(X.shape[0], chunk):
-            Xb = X[batch]
-            H = self._encode(Xb)
-            for layer in reversed(self.autoencoders_[1:]):
-                H = layer.inverse_transform(H)
-            Z = np.ascontiguousarray(H @ bottom._decoder_weights())
-            if sp.issparse(Xb):
-                Xb = Xb.toarray()
-            _reconstruction_loss_rows(
-                Xb, Z, bottom.intercept_visible_, _LOSSES[bottom.loss],
-                _ACTIVATIONS[bottom._output_activation()], out[batch],
-            )
-        return out
+    def _bottom_code(self, X):
+        """The first layer's code reconstructed through the rest of the stack:
+        encode ``X`` to the top, decode back down to the first hidden layer."""
+        H = self._encode(X)
+        for layer in reversed(self.autoencoders_[1:]):
+            H = layer.inverse_transform(H)
+        return H
 
     def score_samples(self, X):
         """Negative reconstruction loss of each sample through the whole stack.
@@ -472,8 +456,9 @@ default="masking"
         """
         check_is_fitted(self)
         X = self._validate_X(X)
-        self.autoencoders_[0]._check_unit_interval(X)
-        return -self._row_loss(X)
+        bottom = self.autoencoders_[0]
+        bottom._check_unit_interval(X)
+        return -bottom._row_loss(X, code=self._bottom_code)
 
     def score(self, X, y=None):
         """Mean negative reconstruction loss through the whole stack.
