@@ -499,12 +499,18 @@ default="masking"
                 f"{self.corruption_level!r}."
             )
 
-    def _check_unit_interval(self, X):
-        """Cross-entropy is only defined for targets in [0, 1]."""
+    def _check_unit_interval(self, X, column_bounds=None):
+        """Cross-entropy is only defined for targets in [0, 1].
+
+        ``column_bounds``: the per-column minima and maxima of ``X`` when the
+        caller has them (saves two passes over the data)."""
         values = X.data if sp.issparse(X) else X
         if self.loss != "cross_entropy" or not values.size:
             return
-        lo, hi = values.min(), values.max()
+        if column_bounds is not None:
+            lo, hi = column_bounds[0].min(), column_bounds[1].max()
+        else:
+            lo, hi = values.min(), values.max()
         if lo < 0 or hi > 1:
             raise ValueError(
                 "loss='cross_entropy' requires every input value to lie in [0, 1]; "
@@ -596,16 +602,18 @@ default="masking"
                 "corruption='masking' (drops stored entries) or None, or pass a "
                 "dense array (X.toarray()) if it fits in memory."
             )
-        self._check_unit_interval(X)
-        if not first_pass:
-            X = X.astype(self.components_.dtype, copy=False)
-        rng = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(X.shape[1], X.dtype, rng)
         if sparse:
             X_min, X_max = min_max_axis(X, axis=0)
         else:
             X_min, X_max = X.min(axis=0), X.max(axis=0)
+        self._check_unit_interval(X, (X_min, X_max))
+        if not first_pass:
+            X = X.astype(self.components_.dtype, copy=False)
+            X_min = X_min.astype(X.dtype, copy=False)
+            X_max = X_max.astype(X.dtype, copy=False)
+        rng = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X.shape[1], X.dtype, rng)
         np.minimum(self.data_min_, X_min, out=self.data_min_)
         np.maximum(self.data_max_, X_max, out=self.data_max_)
         if self.loss == "cross_entropy":

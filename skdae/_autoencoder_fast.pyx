@@ -32,6 +32,10 @@ cdef extern from "_fastmath.h":
     double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
                                        float *gc, Py_ssize_t k0, Py_ssize_t k1,
                                        float inv_b) noexcept nogil
+    void skdae_mask_row_f32(const float *x, float *xt, Py_ssize_t d, uint64_t key,
+                            uint64_t thr) noexcept nogil
+    void skdae_mask_row_f64(const double *x, double *xt, Py_ssize_t d, uint64_t key,
+                            uint64_t thr) noexcept nogil
 
 cdef extern from *:
     """
@@ -67,7 +71,7 @@ cdef extern from *:
     void skdae_leave_ftz(unsigned int old) noexcept nogil
 
 from ._blas cimport _gemm
-from ._random cimport _next_u64, _uniform, _randint, _normal_pair, _mix64, _masked
+from ._random cimport _next_u64, _uniform, _randint, _normal_pair, _masked
 
 # Codes shared with _autoencoder.py (Python maps strings to these).
 cdef enum:
@@ -190,26 +194,32 @@ cdef inline double _loss_and_grad(
     return 0.5 * <double> diff * diff
 
 
+cdef inline uint64_t _mask_threshold(double level) noexcept nogil:
+    """Masking drops a value when its 32 random bits are below this."""
+    return <uint64_t> (level * 4294967296.0)
+
+
+cdef inline void _mask_row(const floating *x, floating *xt, Py_ssize_t d,
+                           uint64_t key, uint64_t thr) noexcept nogil:
+    """Masking noise on one row keyed by ``key``: the vectorised C kernel,
+    the same decisions as ``_masked(key, k, thr)`` for every feature ``k``."""
+    if floating is float:
+        skdae_mask_row_f32(x, xt, d, key, thr)
+    else:
+        skdae_mask_row_f64(x, xt, d, key, thr)
+
+
 cdef void _corrupt_row(
     const floating *x, floating *xt, Py_ssize_t d, int noise, double level,
     const floating *low, const floating *high, uint64_t *state,
 ) noexcept nogil:
     """Write a corrupted copy of the row ``x`` into ``xt``."""
     cdef Py_ssize_t k
-    cdef uint64_t r, thr, key
+    cdef uint64_t r, thr
     cdef double z0, z1
     if noise == NOISE_MASKING:
         # one draw per row keys a counter-based mask (shared with sparse rows)
-        key = _next_u64(state)
-        thr = <uint64_t> (level * 4294967296.0)
-        k = 0
-        while k + 1 < d:
-            r = _mix64(key + <uint64_t> (k >> 1) * 0x9E3779B97F4A7C15u)
-            xt[k] = 0 if (r & 0xFFFFFFFFu) < thr else x[k]
-            xt[k + 1] = 0 if (r >> 32) < thr else x[k + 1]
-            k += 2
-        if k < d:
-            xt[k] = 0 if _masked(key, k, thr) else x[k]
+        _mask_row(x, xt, d, _next_u64(state), _mask_threshold(level))
     elif noise == NOISE_GAUSSIAN:
         k = 0
         while k + 1 < d:
@@ -222,7 +232,7 @@ cdef void _corrupt_row(
             xt[k] = x[k] + <floating> (level * z0)
     elif noise == NOISE_SALT_AND_PEPPER:
         # low 32 bits decide whether to corrupt, bit 32 picks min or max.
-        thr = <uint64_t> (level * 4294967296.0)
+        thr = _mask_threshold(level)
         for k in range(d):
             r = _next_u64(state)
             if (r & 0xFFFFFFFFu) < thr:
@@ -606,6 +616,17 @@ cdef inline Py_ssize_t _split(Py_ssize_t n, Py_ssize_t t, Py_ssize_t n_threads) 
     return min(edge, n)
 
 
+cdef void _mask_rows(
+    const floating *X, const Py_ssize_t *rows, Py_ssize_t r0, Py_ssize_t r1,
+    Py_ssize_t d, floating *out, const uint64_t *keys, uint64_t thr,
+) noexcept nogil:
+    """Masked copies of rows ``rows[r0:r1]`` of ``X`` into rows ``r0:r1`` of
+    ``out``, row ``r`` keyed by ``keys[r]``."""
+    cdef Py_ssize_t r
+    for r in range(r0, r1):
+        _mask_row(X + rows[r] * d, out + r * d, d, keys[r], thr)
+
+
 def _openmp_max_threads():
     """``omp_get_max_threads()`` when built with OpenMP (it follows
     ``OMP_NUM_THREADS`` and threadpoolctl), else 1."""
@@ -678,8 +699,11 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         ``n_threads`` blocks and each OpenMP thread runs single-threaded BLAS
         on its block (the caller must limit BLAS to one thread); the decoder
         sum and the loss are split by columns. Three parallel phases per
-        minibatch: forward, loss, backward + update. Results depend on
-        ``n_threads`` only through the order of floating-point sums.
+        minibatch: forward, loss, backward + update. With masking noise the
+        threads also corrupt the next minibatch at the end of the backward
+        phase (each row's mask is keyed by one draw of the sequential
+        stream, drawn in the same order as with one thread). Results depend
+        on ``n_threads`` only through the order of floating-point sums.
 
     Returns
     -------
@@ -703,7 +727,13 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     cdef floating eps = <floating> epsilon, decay = <floating> alpha
     cdef floating *M1
     cdef floating *M2
+    cdef floating *M2_next
+    cdef floating *M2_swap
     cdef floating *Zpart
+    cdef uint64_t *keys
+    cdef uint64_t thr = _mask_threshold(noise_level)
+    cdef Py_ssize_t next_bsz
+    cdef bint prepared = False
     cdef floating *gW
     cdef floating *gV
     cdef floating *gb
@@ -737,7 +767,11 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     # at least 16 hidden units per block: smaller blocks cost more than they give
     T = max(1, min(<Py_ssize_t> n_threads, h // 16))
     M1 = <floating *> malloc(2 * batch_size * h * sizeof(floating))
-    M2 = <floating *> malloc(2 * batch_size * d * sizeof(floating))
+    # two [G_Z; X~] buffers: with masking and threads, the next minibatch is
+    # corrupted into the second while the first is still in use
+    M2 = <floating *> malloc(4 * batch_size * d * sizeof(floating))
+    M2_next = M2 + 2 * batch_size * d if M2 != NULL else NULL
+    keys = <uint64_t *> malloc(batch_size * sizeof(uint64_t))
     Zpart = <floating *> malloc(max(T - 1, 1) * batch_size * d * sizeof(floating))
     gb = <floating *> malloc(h * sizeof(floating))
     gc = <floating *> malloc(d * sizeof(floating))
@@ -754,11 +788,12 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         if not tied:
             gV = <floating *> malloc(h * d * sizeof(floating))
     if (M1 == NULL or M2 == NULL or Zpart == NULL or gb == NULL or gc == NULL
-            or part_loss == NULL or w2 == NULL
+            or part_loss == NULL or w2 == NULL or keys == NULL
             or (not fused_sgd and (gW == NULL or (not tied and gV == NULL)))):
         free(M1); free(M2); free(Zpart); free(gb); free(gc); free(part_loss); free(w2)
-        free(gW); free(gV)
+        free(gW); free(gV); free(keys)
         raise MemoryError("could not allocate the training work buffers")
+    M2_swap = M2  # the allocation, freed at the end whatever the swaps did
 
     with nogil:
         if shuffle:
@@ -775,10 +810,13 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
             # M1 = [H; G_A] (2 bsz, h), M2 = [G_Z; X~] (2 bsz, d): the second
             # halves start right after the first bsz rows.
             # Gather and corrupt the encoder input into the bottom of M2 (one
-            # thread: the noise stream is sequential).
-            for r in range(bsz):
-                _corrupt_row(&X[rows[r], 0], M2 + (bsz + r) * d, d,
-                             noise, noise_level, &noise_low[0], &noise_high[0], rs)
+            # thread: the noise stream is sequential), unless the threads
+            # already did it at the end of the previous minibatch.
+            if not prepared:
+                for r in range(bsz):
+                    _corrupt_row(&X[rows[r], 0], M2 + (bsz + r) * d, d,
+                                 noise, noise_level, &noise_low[0], &noise_high[0], rs)
+            prepared = False
             if solver == SOLVER_ADAM:
                 adam_t += 1
                 step = <floating> (learning_rate * sqrt(1 - beta2 ** adam_t)
@@ -813,6 +851,14 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
                     batch_loss += part_loss[t] + part_pen[t]
                 if not isfinite(batch_loss):
                     break
+                # Masking: key the next minibatch's rows now (the draws the
+                # serial path would make next) and let each thread corrupt
+                # its share of them into M2_next after its backward block.
+                next_bsz = 0
+                if noise == NOISE_MASKING and start + bsz < n:
+                    next_bsz = min(batch_size, n - start - bsz)
+                    for r in range(next_bsz):
+                        keys[r] = _next_u64(rs)
                 for t in prange(T, num_threads=T, schedule="static", chunksize=1):
                     _backward_block(_split(h, t, T), _split(h, t + 1, T),
                                     _split(d, t, T), _split(d, t + 1, T), bsz, h, d,
@@ -820,12 +866,19 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
                                     p_s1W, p_s2W, p_s1V, p_s2V, p_s1b, p_s2b, p_s1c,
                                     p_s2c, tied, fused_sgd, activation, solver, step,
                                     lr, mom, b1, b2, eps, decay, lam, w2, q)
+                    if next_bsz > 0:
+                        _mask_rows(Xp, rows + bsz, next_bsz * t // T,
+                                   next_bsz * (t + 1) // T, d,
+                                   M2_next + next_bsz * d, keys, thr)
+                if next_bsz > 0:
+                    M2, M2_next = M2_next, M2
+                    prepared = True
             loss_sum += batch_loss
             start += bsz
             n_seen = start
 
     free(M1)
-    free(M2)
+    free(M2_swap)
     free(Zpart)
     free(gb)
     free(gc)
@@ -833,6 +886,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     free(w2)
     free(gW)
     free(gV)
+    free(keys)
     return loss_sum, adam_t, n_seen
 
 
@@ -910,7 +964,7 @@ def _train_epoch_sparse(
     cdef bint fused_sgd = solver == SOLVER_SGD and momentum == 0
     cdef bint masking = noise == NOISE_MASKING
     cdef uint64_t key = 0
-    cdef uint64_t thr = <uint64_t> (noise_level * 4294967296.0)
+    cdef uint64_t thr = _mask_threshold(noise_level)
     cdef uint64_t *rs = &rng_state[0]
     cdef floating *Wp = &W[0, 0]
     cdef floating *Vp = &V[0, 0]

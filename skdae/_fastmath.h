@@ -76,15 +76,16 @@ static inline float skdae_log1p_unit(float e)
  * Zr (bias c not yet added) against the clean row Xr: overwrites Zr with
  * G_Z = (sigmoid(z) - x) * inv_b, adds it to gc, and returns the summed loss
  * max(z, 0) - x z + log(1 + exp(-|z|)). The loss terms go through a stack
- * buffer and are summed in order afterwards (a vector reduction would
- * reorder the sum). */
+ * buffer and are summed in double in eight interleaved lanes (term k into
+ * lane k % 8 of the block), a fixed order the compiler can vectorise; one
+ * sequential sum would cost a dependent add (4 cycles) per value. */
 SKDAE_CLONES
 static double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
                                           float *gc, ptrdiff_t k0, ptrdiff_t k1,
                                           float inv_b)
 {
     float terms[512];
-    double acc = 0;
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (ptrdiff_t s0 = k0; s0 < k1; s0 += 512) {
         ptrdiff_t s1 = s0 + 512 < k1 ? s0 + 512 : k1;
         for (ptrdiff_t k = s0; k < s1; k++) {
@@ -99,11 +100,64 @@ static double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const floa
             Zr[k] = g;
             gc[k] += g;
         }
-        for (ptrdiff_t k = 0; k < s1 - s0; k++)
-            acc += terms[k];
+        ptrdiff_t k = 0;
+        for (; k + 8 <= s1 - s0; k += 8)
+            for (int l = 0; l < 8; l++)
+                lane[l] += (double) terms[k + l];
+        for (int l = 0; k < s1 - s0; k++, l++)
+            lane[l] += (double) terms[k];
     }
-    return acc;
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
+         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
+
+/* Masking noise for one row (the engine's counter-based mask): feature k is
+ * dropped when the 32-bit half (low half for even k, high half for odd k) of
+ * mix64(key + (k / 2) * 0x9E3779B97F4A7C15) is below thr, P = thr / 2**32.
+ * The hashes of a block of features go to a buffer read back as 32-bit
+ * halves, so both loops vectorise (64-bit multiplies, then a select per
+ * value). Same decisions as the engine's scalar _masked(key, k, thr). */
+static inline uint64_t skdae_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+#define SKDAE_MASK_BLOCK 512
+#define SKDAE_DEFINE_MASK_ROW(NAME, T)                                          \
+SKDAE_CLONES                                                                    \
+static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr)    \
+{                                                                               \
+    union { uint64_t q[SKDAE_MASK_BLOCK / 2]; uint32_t w[SKDAE_MASK_BLOCK]; } r; \
+    if (thr > 0xFFFFFFFFull) {                                                  \
+        for (ptrdiff_t k = 0; k < d; k++)                                       \
+            xt[k] = 0;                                                          \
+        return;                                                                 \
+    }                                                                           \
+    uint32_t t32 = (uint32_t) thr;                                              \
+    for (ptrdiff_t s0 = 0; s0 < d; s0 += SKDAE_MASK_BLOCK) {                    \
+        ptrdiff_t n = d - s0 < SKDAE_MASK_BLOCK ? d - s0 : SKDAE_MASK_BLOCK;    \
+        uint64_t m0 = (uint64_t) (s0 >> 1);                                     \
+        for (ptrdiff_t m = 0; m < (n + 1) >> 1; m++)                            \
+            r.q[m] = skdae_mix64(key + (m0 + (uint64_t) m)                      \
+                                 * 0x9E3779B97F4A7C15ull);                      \
+        for (ptrdiff_t k = 0; k < n; k++) {                                     \
+            uint32_t u = SKDAE_LITTLE_ENDIAN ? r.w[k]                           \
+                : (uint32_t) (r.q[k >> 1] >> (32 * (k & 1)));                  \
+            xt[s0 + k] = u < t32 ? (T) 0 : x[s0 + k];                           \
+        }                                                                       \
+    }                                                                           \
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SKDAE_LITTLE_ENDIAN 0
+#else
+#define SKDAE_LITTLE_ENDIAN 1
+#endif
+
+SKDAE_DEFINE_MASK_ROW(skdae_mask_row_f32, float)
+SKDAE_DEFINE_MASK_ROW(skdae_mask_row_f64, double)
 
 /* A[j] = sigmoid(A[j] + bias[j]) over m contiguous floats. */
 SKDAE_CLONES

@@ -232,6 +232,35 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
     assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=1e-10)
 
 
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_blocked_engine_corrupts_like_the_serial_one(dtype, atol, monkeypatch):
+    # With masking, two engine threads corrupt the next minibatch while
+    # finishing the current one; the masks (one key per row, drawn in order)
+    # and hence the fit equal the one-thread engine's, across shuffled epochs
+    # and a partial last batch, up to the order of floating-point sums.
+    from skdae import _autoencoder
+    from skdae._autoencoder_fast import _openmp_max_threads
+
+    if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
+        pytest.skip("the blocked engine needs OpenMP and two cores")
+    X = np.random.RandomState(0).uniform(0, 1, size=(45, 30)).astype(dtype)
+    kw = dict(n_components=40, corruption="masking", corruption_level=0.4,
+              solver="sgd", learning_rate=0.1, batch_size=7, max_iter=3,
+              random_state=0)
+    monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", np.inf)
+    serial = DenoisingAutoencoder(**kw).fit(X)
+    monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
+    assert _autoencoder._engine_threads(10.0 * 7 * 30 * 40, 40)[0] == 2
+    blocked = DenoisingAutoencoder(**kw).fit(X)
+    assert_allclose(blocked.components_, serial.components_, rtol=0, atol=atol)
+    assert_allclose(blocked.intercept_visible_, serial.intercept_visible_, rtol=0, atol=atol)
+    assert_allclose(blocked.loss_curve_, serial.loss_curve_, rtol=10 * atol)
+    assert_array_equal(blocked._rng_state, serial._rng_state)
+    # and the noise matters: another seed gives another fit
+    other = DenoisingAutoencoder(**{**kw, "random_state": 1}).fit(X)
+    assert np.abs(other.components_ - blocked.components_).max() > 100 * atol
+
+
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("loss, output", LOSS_OUTPUTS)
 @pytest.mark.parametrize("tied", [True, False])
@@ -295,6 +324,59 @@ def test_masking_noise_zeroes_expected_fraction(level):
     assert abs(zeroed - n * level) < 5 * np.sqrt(n * level * (1 - level))
     kept = Xt != 0
     assert_array_equal(Xt[kept], X[kept])
+
+
+def _xoshiro256ss(state):
+    """The engine's xoshiro256** on a list of four Python ints (advanced in place)."""
+    mask = (1 << 64) - 1
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & mask
+
+    result = (rotl((state[1] * 5) & mask, 7) * 9) & mask
+    t = (state[1] << 17) & mask
+    state[2] ^= state[0]
+    state[3] ^= state[1]
+    state[1] ^= state[2]
+    state[0] ^= state[3]
+    state[2] ^= t
+    state[3] = rotl(state[3], 45)
+    return result
+
+
+def _numpy_mask(key, n_features, threshold):
+    """Which features a row keyed by ``key`` drops: the 32-bit halves of
+    splitmix64's finaliser of ``key + (k // 2) * golden``, low half for even k."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + np.arange((n_features + 1) // 2, dtype=np.uint64) * np.uint64(
+            0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    halves = np.stack([z & np.uint64(0xFFFFFFFF), z >> np.uint64(32)], axis=1).ravel()
+    return halves[:n_features] < np.uint64(threshold)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("level", [0.0, 0.3, 1.0])
+def test_masking_kernel_equals_numpy_reference_mask(dtype, level):
+    # The vectorised C kernel (blocks of 512 features, 32-bit halves of one
+    # hash per pair) drops exactly the features of the scalar definition, on
+    # an odd width that spans three blocks; one key per row, drawn in order.
+    from skdae._autoencoder_fast import _corrupt, _seed_rng
+
+    X = np.random.RandomState(0).uniform(0.5, 1.0, size=(4, 1031)).astype(dtype)
+    state = np.empty(4, dtype=np.uint64)
+    _seed_rng(state, 123)
+    py_state = [int(v) for v in state]
+    out = np.empty_like(X)
+    ones = np.ones(X.shape[1], dtype=dtype)
+    _corrupt(X, out, 1, level, ones * 0, ones, state)
+    threshold = int(level * 4294967296.0)
+    for i in range(X.shape[0]):
+        dropped = _numpy_mask(_xoshiro256ss(py_state), X.shape[1], threshold)
+        assert_array_equal(out[i], np.where(dropped, 0, X[i]))
+    assert [int(v) for v in state] == py_state  # one draw per row, no more
 
 
 def test_gaussian_noise_has_requested_standard_deviation():
