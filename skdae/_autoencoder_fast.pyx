@@ -32,6 +32,11 @@ cdef extern from "_fastmath.h":
     double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
                                        float *gc, Py_ssize_t k0, Py_ssize_t k1,
                                        float inv_b) noexcept nogil
+    double skdae_squared_error_row_f32(float *Zr, const float *Xr, const float *c,
+                                       float *gc, Py_ssize_t k0, Py_ssize_t k1,
+                                       float inv_b, int sigmoid_out) noexcept nogil
+    int skdae_nonfinite_f32(const float *A, Py_ssize_t n) noexcept nogil
+    int skdae_nonfinite_f64(const double *A, Py_ssize_t n) noexcept nogil
     void skdae_mask_row_f32(const float *x, float *xt, Py_ssize_t d, uint64_t key,
                             uint64_t thr) noexcept nogil
     void skdae_mask_row_f64(const double *x, double *xt, Py_ssize_t d, uint64_t key,
@@ -327,14 +332,12 @@ def _bias_activation(floating[:, ::1] A, const floating[::1] bias, int act):
 
 
 cdef inline int _nonfinite(const floating *A, Py_ssize_t n) noexcept nogil:
-    """1 if any of ``n`` values is NaN or infinite, else 0: ``a * 0`` is NaN
-    exactly for those, and an OR of comparisons vectorises (a float sum
-    would not, its order being fixed)."""
-    cdef Py_ssize_t i
-    cdef int flag = 0
-    for i in range(n):
-        flag |= (A[i] * 0 != 0)
-    return flag
+    """1 if any of ``n`` values is NaN or infinite, else 0 (the C kernels
+    test the exponent bits, vectorised)."""
+    if floating is float:
+        return skdae_nonfinite_f32(A, n)
+    else:
+        return skdae_nonfinite_f64(A, n)
 
 
 def _encode_dense(
@@ -491,13 +494,17 @@ cdef double _loss_columns(
             if loss == LOSS_CROSS_ENTROPY:
                 acc += skdae_cross_entropy_row_f32(M2 + r * d, X + rows[r] * d, c,
                                                    gc, k0, k1, inv_b)
-                continue
-        for k in range(k0, k1):
-            z = M2[r * d + k] + c[k]
-            acc += _loss_and_grad(z, X[rows[r] * d + k], loss, output, &g)
-            g = g * inv_b
-            M2[r * d + k] = g
-            gc[k] += g
+            else:
+                acc += skdae_squared_error_row_f32(M2 + r * d, X + rows[r] * d, c,
+                                                   gc, k0, k1, inv_b,
+                                                   output == ACT_SIGMOID)
+        else:
+            for k in range(k0, k1):
+                z = M2[r * d + k] + c[k]
+                acc += _loss_and_grad(z, X[rows[r] * d + k], loss, output, &g)
+                g = g * inv_b
+                M2[r * d + k] = g
+                gc[k] += g
     return acc
 
 

@@ -111,6 +111,82 @@ static double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const floa
          + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
+/* 1 if any of n values is NaN or infinite (exponent bits all ones), else 0.
+ * Integer tests on the bit patterns: vectorised whatever the floating-point
+ * flags, and free of float-to-double conversions. */
+SKDAE_CLONES
+static int skdae_nonfinite_f32(const float *A, ptrdiff_t n)
+{
+    uint32_t flag = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, A + i, sizeof(u));
+        flag |= (u & 0x7F800000u) == 0x7F800000u;
+    }
+    return flag != 0;
+}
+
+SKDAE_CLONES
+static int skdae_nonfinite_f64(const double *A, ptrdiff_t n)
+{
+    uint64_t flag = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, A + i, sizeof(u));
+        flag |= (u & 0x7FF0000000000000ull) == 0x7FF0000000000000ull;
+    }
+    return flag != 0;
+}
+
+/* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
+ * output o(z) = z (sigmoid_out = 0) or sigmoid(z), loss (o - x)**2 / 2 per
+ * value (formed and summed in double, eight lanes), Zr overwritten with
+ * G_Z = dL/dz * inv_b, which is also added to gc. */
+SKDAE_CLONES
+static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const float *c,
+                                          float *gc, ptrdiff_t k0, ptrdiff_t k1,
+                                          float inv_b, int sigmoid_out)
+{
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    ptrdiff_t k = k0;
+    for (; k + 8 <= k1; k += 8) {
+        for (int l = 0; l < 8; l++) {
+            float z = Zr[k + l] + c[k + l];
+            float o = z, slope = 1.0f;
+            if (sigmoid_out) {
+                float nz = z >= 0 ? -z : z;
+                float e = skdae_expf(nz);
+                float inv = 1.0f / (1.0f + e);
+                o = z >= 0 ? inv : e * inv;
+                slope = o * (1.0f - o);
+            }
+            float diff = o - Xr[k + l];
+            lane[l] += 0.5 * (double) diff * (double) diff;
+            float g = diff * slope * inv_b;
+            Zr[k + l] = g;
+            gc[k + l] += g;
+        }
+    }
+    for (int l = 0; k < k1; k++, l++) {
+        float z = Zr[k] + c[k];
+        float o = z, slope = 1.0f;
+        if (sigmoid_out) {
+            float nz = z >= 0 ? -z : z;
+            float e = skdae_expf(nz);
+            float inv = 1.0f / (1.0f + e);
+            o = z >= 0 ? inv : e * inv;
+            slope = o * (1.0f - o);
+        }
+        float diff = o - Xr[k];
+        lane[l] += 0.5 * (double) diff * (double) diff;
+        float g = diff * slope * inv_b;
+        Zr[k] = g;
+        gc[k] += g;
+    }
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
+         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
 /* Masking noise for one row (the engine's counter-based mask): feature k is
  * dropped when the 32-bit half (low half for even k, high half for odd k) of
  * mix64(key + (k / 2) * 0x9E3779B97F4A7C15) is below thr, P = thr / 2**32.

@@ -190,8 +190,9 @@ def test_engine_gradient_matches_finite_differences(loss, output, activation, ti
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 @pytest.mark.parametrize("contraction", [0.0, 0.2], ids=["dae", "contractive"])
 @pytest.mark.parametrize("threads", ["one", "blocked"])
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-10), (np.float32, 2e-5)])
 def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver, contraction,
-                                          threads, monkeypatch):
+                                          threads, dtype, atol, monkeypatch):
     # "blocked": force the multi-threaded engine (hidden units split into
     # blocks of 16 and 24 between two threads), whatever the problem size.
     from skdae import _autoencoder
@@ -203,9 +204,11 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
             pytest.skip("the blocked engine needs OpenMP and two cores")
         monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
         n_components = 40
-        assert _autoencoder._engine_threads(10.0 * 7 * 6 * n_components, n_components)[0] == 2
+        assert _autoencoder._engine_threads(10.0 * 7 * 19 * n_components, n_components)[0] == 2
     rng = np.random.RandomState(1)
-    X = rng.uniform(0, 1, size=(23, 6))  # 23 = 3 full batches of 7 + one of 2
+    # 23 rows = 3 full batches of 7 + one of 2; 19 features: the float32 loss kernels
+    # run their 8-wide loop and their tail, also on a two-thread column split
+    X = rng.uniform(0, 1, size=(23, 19)).astype(dtype)
     lr = 0.05 if solver == "sgd" else 0.01
     dae = DenoisingAutoencoder(
         n_components=n_components, activation=activation, loss=loss,
@@ -217,19 +220,22 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
     _set_params(dae, rng)
     W, b, c = dae.components_.copy(), dae.intercept_hidden_.copy(), dae.intercept_visible_.copy()
     V = None if tied else dae.decoder_components_.copy()
+    f64 = (lambda a: None if a is None else a.astype(np.float64))  # float64 reference
     expected, total = _numpy_epoch(
-        X, W, V, b, c, activation=activation, loss=loss, output=output,
-        batch_size=7, lr=lr, alpha=0.01, contraction=contraction, solver=solver,
+        f64(X), f64(W), f64(V), f64(b), f64(c), activation=activation, loss=loss,
+        output=output, batch_size=7, lr=lr, alpha=0.01, contraction=contraction,
+        solver=solver,
     )
     dae.partial_fit(X)
-    assert_allclose(dae.components_, expected["W"], rtol=0, atol=1e-10)
-    assert_allclose(dae.intercept_hidden_, expected["b"], rtol=0, atol=1e-10)
-    assert_allclose(dae.intercept_visible_, expected["c"], rtol=0, atol=1e-10)
+    assert dae.components_.dtype == dtype
+    assert_allclose(dae.components_, expected["W"], rtol=0, atol=atol)
+    assert_allclose(dae.intercept_hidden_, expected["b"], rtol=0, atol=atol)
+    assert_allclose(dae.intercept_visible_, expected["c"], rtol=0, atol=atol)
     if not tied:
-        assert_allclose(dae.decoder_components_, expected["V"], rtol=0, atol=1e-10)
+        assert_allclose(dae.decoder_components_, expected["V"], rtol=0, atol=atol)
     # loss_ is the mean of the per-batch losses (reconstruction and
     # contraction) plus the L2 term at epoch end
-    assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=1e-10)
+    assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=atol)
 
 
 @pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-12), (np.float32, 1e-5)])
