@@ -397,6 +397,25 @@ def _rss_mb():
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_since_reset_mb():
+    """VmHWM: the peak RSS since the last reset (or since the start)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
 def _threadpools():
     try:
         from threadpoolctl import threadpool_info
@@ -451,6 +470,10 @@ def _run_training(cfg, X, out):
     tracemalloc.stop()
     del warm
     gc.collect()
+    # peak RSS of the timed epochs alone, above the RSS before them (the data
+    # loader's transient peak and final()'s evaluation are left out)
+    rss_before = _rss_mb()
+    reset = _reset_peak_rss()
     model = cls(cfg, X)
     times, cpu = [], []
     for _ in range(cfg["epochs"]):
@@ -458,6 +481,8 @@ def _run_training(cfg, X, out):
         model.epoch(X)
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
+    if reset:
+        out["train_rss_growth_mb"] = _peak_rss_since_reset_mb() - rss_before
     out["epoch_s"] = times
     out["epoch_cpu_s"] = cpu  # all threads of this process; robust to load at --threads 1
     out.update(model.final(X))

@@ -43,7 +43,8 @@ floor   the exact GEMMs of one epoch with numpy matmul(out=) -> s/epoch floor
 
 Each worker loads the data once, warms up on a throwaway model (--warmup rows,
 untimed), then times --epochs epochs of a fresh model individually and reports
-per-epoch times, peak RSS (ru_maxrss), the tracemalloc peak of the warm-up, and
+per-epoch times, peak RSS (ru_maxrss), the peak RSS growth during the timed
+epochs (VmHWM reset through /proc/self/clear_refs), the tracemalloc peak of the warm-up, and
 the final clean reconstruction CE on the training set (mean over rows, summed
 over pixels) so that a fast-but-wrong engine shows.
 
@@ -286,6 +287,9 @@ def summarize(results, key):
         rows[peer] = {"med": statistics.median(ts),
                       "cpu": statistics.median(cpu) if cpu else None, "min": min(ts), "max": max(ts),
                       "rss": max(r["peak_rss_mb"] for r in ok),
+                      "growth": max((r.get("train_rss_growth_mb") for r in ok
+                                     if r.get("train_rss_growth_mb") is not None),
+                                    default=None),
                       "loss": statistics.median(losses) if losses else None,
                       "other": max((r.get("other_cores") or 0.0) for r in ok),
                       "ok": ok}
@@ -308,22 +312,22 @@ def train_table(args, B, results):
     print("\n### batch size %d (%d samples, %d epoch(s) x %d repeat(s), %s, %d threads)\n"
           % (B, n, args.epochs, args.repeats, args.dtype, args.threads))
     print("| peer | s/epoch (median) | spread (min-max) | samples/s | / skdae | / floor "
-          "| GFLOP/s | CPU s/epoch | peak RSS MB | final loss | other load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| GFLOP/s | CPU s/epoch | peak RSS MB | train +MB | final loss | other load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
     for peer, row in rows.items():
         if "error" in row:
-            print("| %s: %s | | | | | | | | | | |" % (peer, row["error"]))
+            print("| %s: %s | | | | | | | | | | | |" % (peer, row["error"]))
             continue
         name = peer + ("*" if peer in NOTES else "")
         if peer in NOTES:
             notes.append("*%s: %s" % (peer, NOTES[peer]))
-        print("| %s | %.3f | %.3f-%.3f | %s | %s | %s | %.0f | %s | %.0f | %s | %.2f%s |" % (
+        print("| %s | %.3f | %.3f-%.3f | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %.2f%s |" % (
             name, row["med"], row["min"], row["max"], format(int(n / row["med"]), ","),
             fmt(row["med"] / ref if ref else None, ".2f"),
             fmt(row["med"] / floor if floor else None, ".2f"),
             flops / row["med"] / 1e9, fmt(row["cpu"], ".2f"), row["rss"],
-            fmt(row["loss"], ".2f"), row["other"],
+            fmt(row["growth"], ".0f"), fmt(row["loss"], ".2f"), row["other"],
             " !" if row["other"] > 0.25 else ""))
         if peer == "skdae":
             for r in row["ok"]:
@@ -346,8 +350,11 @@ def train_table(args, B, results):
                  % statistics.median(split) if split else ""))
     print("GFLOP/s column = 10*N*d*h / (s/epoch); / skdae and / floor = peer time "
           "divided by skdae / floor time; CPU s/epoch = process CPU time (all its threads, "
-          "incl. BLAS spin-waits; with --threads 1 a load-robust estimate); other load = max cores used by other processes "
-          "during that peer's runs ('!' = timings disturbed).")
+          "incl. BLAS spin-waits; with --threads 1 a load-robust estimate); peak RSS = "
+          "the worker's lifetime peak (data loading and the final loss included); "
+          "train +MB = peak RSS during the timed epochs above the RSS before them "
+          "(model, optimizer state, work buffers, temporaries); other load = max cores "
+          "used by other processes during that peer's runs ('!' = timings disturbed).")
     check_data(results)
 
 
