@@ -114,34 +114,47 @@ static double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const floa
 /* 1 if any of n values is NaN or infinite (exponent bits all ones), else 0.
  * Integer tests on the bit patterns: vectorised whatever the floating-point
  * flags, and free of float-to-double conversions. */
-SKDAE_CLONES
-static int skdae_nonfinite_f32(const float *A, ptrdiff_t n)
-{
-    uint32_t flag = 0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, A + i, sizeof(u));
-        flag |= (u & 0x7F800000u) == 0x7F800000u;
-    }
-    return flag != 0;
+#define SKDAE_DEFINE_NONFINITE(NAME, T, U, EXPONENT)                           \
+SKDAE_CLONES                                                                    \
+static int NAME(const T *A, ptrdiff_t n)                                        \
+{                                                                               \
+    U flag = 0;                                                                 \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        U u;                                                                    \
+        memcpy(&u, A + i, sizeof(u));                                           \
+        flag |= (u & (EXPONENT)) == (EXPONENT);                                 \
+    }                                                                           \
+    return flag != 0;                                                           \
 }
 
-SKDAE_CLONES
-static int skdae_nonfinite_f64(const double *A, ptrdiff_t n)
+SKDAE_DEFINE_NONFINITE(skdae_nonfinite_f32, float, uint32_t, 0x7F800000u)
+SKDAE_DEFINE_NONFINITE(skdae_nonfinite_f64, double, uint64_t, 0x7FF0000000000000ull)
+
+/* One value of the squared-error kernel below: output o(z) = z or
+ * sigmoid(z), G_Z = (o - x) o'(z) * inv_b into Zr[k] and added to gc[k];
+ * returns the loss (o - x)**2 / 2 in double. */
+static inline double skdae_squared_error_value(float *Zr, const float *Xr, const float *c,
+                                               float *gc, ptrdiff_t k, float inv_b,
+                                               int sigmoid_out)
 {
-    uint64_t flag = 0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        uint64_t u;
-        memcpy(&u, A + i, sizeof(u));
-        flag |= (u & 0x7FF0000000000000ull) == 0x7FF0000000000000ull;
+    float z = Zr[k] + c[k];
+    float o = z, slope = 1.0f;
+    if (sigmoid_out) {
+        float nz = z >= 0 ? -z : z;
+        float e = skdae_expf(nz);
+        float inv = 1.0f / (1.0f + e);
+        o = z >= 0 ? inv : e * inv;
+        slope = o * (1.0f - o);
     }
-    return flag != 0;
+    float diff = o - Xr[k];
+    float g = diff * slope * inv_b;
+    Zr[k] = g;
+    gc[k] += g;
+    return 0.5 * (double) diff * (double) diff;
 }
 
 /* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
- * output o(z) = z (sigmoid_out = 0) or sigmoid(z), loss (o - x)**2 / 2 per
- * value (formed and summed in double, eight lanes), Zr overwritten with
- * G_Z = dL/dz * inv_b, which is also added to gc. */
+ * the values summed in eight double lanes (value k into lane (k - k0) % 8). */
 SKDAE_CLONES
 static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const float *c,
                                           float *gc, ptrdiff_t k0, ptrdiff_t k1,
@@ -149,40 +162,11 @@ static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const floa
 {
     double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     ptrdiff_t k = k0;
-    for (; k + 8 <= k1; k += 8) {
-        for (int l = 0; l < 8; l++) {
-            float z = Zr[k + l] + c[k + l];
-            float o = z, slope = 1.0f;
-            if (sigmoid_out) {
-                float nz = z >= 0 ? -z : z;
-                float e = skdae_expf(nz);
-                float inv = 1.0f / (1.0f + e);
-                o = z >= 0 ? inv : e * inv;
-                slope = o * (1.0f - o);
-            }
-            float diff = o - Xr[k + l];
-            lane[l] += 0.5 * (double) diff * (double) diff;
-            float g = diff * slope * inv_b;
-            Zr[k + l] = g;
-            gc[k + l] += g;
-        }
-    }
-    for (int l = 0; k < k1; k++, l++) {
-        float z = Zr[k] + c[k];
-        float o = z, slope = 1.0f;
-        if (sigmoid_out) {
-            float nz = z >= 0 ? -z : z;
-            float e = skdae_expf(nz);
-            float inv = 1.0f / (1.0f + e);
-            o = z >= 0 ? inv : e * inv;
-            slope = o * (1.0f - o);
-        }
-        float diff = o - Xr[k];
-        lane[l] += 0.5 * (double) diff * (double) diff;
-        float g = diff * slope * inv_b;
-        Zr[k] = g;
-        gc[k] += g;
-    }
+    for (; k + 8 <= k1; k += 8)
+        for (int l = 0; l < 8; l++)
+            lane[l] += skdae_squared_error_value(Zr, Xr, c, gc, k + l, inv_b, sigmoid_out);
+    for (int l = 0; k < k1; k++, l++)
+        lane[l] += skdae_squared_error_value(Zr, Xr, c, gc, k, inv_b, sigmoid_out);
     return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
          + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
