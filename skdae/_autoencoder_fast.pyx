@@ -17,7 +17,7 @@
 # buffers are laid out as M1 = [H; G_A] (2B, h) and M2 = [G_Z; X~] (2B, d).
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport exp, expf, log, log1p, logf, tanh, tanhf, sqrt, fabs, isfinite
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
@@ -397,16 +397,33 @@ def _reconstruction_loss_rows(
     ``Z + c`` (``Z`` is overwritten with scratch values).
 
     ``row_loss[i] = sum_k loss(Z[i, k] + c[k], X[i, k])``, with the same
-    numerically stable formulas the training loop uses.
+    numerically stable formulas the training loop uses (for float32, its
+    vectorised row kernels; their bias-gradient sums go to per-thread
+    scratch).
     """
     cdef Py_ssize_t i, k, n = X.shape[0], d = X.shape[1]
     cdef double acc
     cdef int n_threads = _kernel_threads(n * d)
+    cdef float *scratch = NULL
+    if floating is float:
+        scratch = <float *> calloc(max(n_threads, 1) * max(d, 1), sizeof(float))
+        if scratch == NULL:
+            raise MemoryError("could not allocate the loss scratch buffer")
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        acc = 0
-        for k in range(d):
-            acc = acc + _loss_and_grad(Z[i, k] + c[k], X[i, k], loss, out, &Z[i, k])
-        row_loss[i] = acc
+        if floating is float:
+            if loss == LOSS_CROSS_ENTROPY:
+                row_loss[i] = skdae_cross_entropy_row_f32(
+                    &Z[i, 0], &X[i, 0], &c[0], scratch + threadid() * d, 0, d, 1)
+            else:
+                row_loss[i] = skdae_squared_error_row_f32(
+                    &Z[i, 0], &X[i, 0], &c[0], scratch + threadid() * d, 0, d, 1,
+                    out == ACT_SIGMOID)
+        else:
+            acc = 0
+            for k in range(d):
+                acc = acc + _loss_and_grad(Z[i, k] + c[k], X[i, k], loss, out, &Z[i, k])
+            row_loss[i] = acc
+    free(scratch)
 
 
 cdef inline floating *_offset(floating *p, Py_ssize_t o) noexcept nogil:

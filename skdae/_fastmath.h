@@ -66,6 +66,14 @@ static inline float skdae_log1p_unit(float e)
  * baseline x86-64 (SSE2, 4 floats per vector), and GCC's target_clones adds
  * AVX2 and AVX-512 versions picked at load time for the CPU at hand (glibc
  * ifunc). Elsewhere they compile once, for the build's target. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SKDAE_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define SKDAE_INLINE static __forceinline
+#else
+#define SKDAE_INLINE static inline
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define SKDAE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -133,9 +141,9 @@ SKDAE_DEFINE_NONFINITE(skdae_nonfinite_f64, double, uint64_t, 0x7FF0000000000000
 /* One value of the squared-error kernel below: output o(z) = z or
  * sigmoid(z), G_Z = (o - x) o'(z) * inv_b into Zr[k] and added to gc[k];
  * returns the loss (o - x)**2 / 2 in double. */
-static inline double skdae_squared_error_value(float *Zr, const float *Xr, const float *c,
-                                               float *gc, ptrdiff_t k, float inv_b,
-                                               int sigmoid_out)
+SKDAE_INLINE double
+skdae_squared_error_value(float *Zr, const float *Xr, const float *c, float *gc,
+                          ptrdiff_t k, float inv_b, int sigmoid_out)
 {
     float z = Zr[k] + c[k];
     float o = z, slope = 1.0f;
@@ -153,12 +161,12 @@ static inline double skdae_squared_error_value(float *Zr, const float *Xr, const
     return 0.5 * (double) diff * (double) diff;
 }
 
-/* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
- * the values summed in eight double lanes (value k into lane (k - k0) % 8). */
-SKDAE_CLONES
-static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const float *c,
-                                          float *gc, ptrdiff_t k0, ptrdiff_t k1,
-                                          float inv_b, int sigmoid_out)
+/* The kernel's loop for one output activation, inlined with a constant
+ * sigmoid_out so that the identity loop does not compute (and discard) the
+ * sigmoid, as it would after if-conversion of a runtime test. */
+SKDAE_INLINE double
+skdae_squared_error_lanes(float *Zr, const float *Xr, const float *c, float *gc,
+                          ptrdiff_t k0, ptrdiff_t k1, float inv_b, const int sigmoid_out)
 {
     double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     ptrdiff_t k = k0;
@@ -169,6 +177,18 @@ static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const floa
         lane[l] += skdae_squared_error_value(Zr, Xr, c, gc, k, inv_b, sigmoid_out);
     return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
          + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+/* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
+ * the values summed in eight double lanes (value k into lane (k - k0) % 8). */
+SKDAE_CLONES
+static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const float *c,
+                                          float *gc, ptrdiff_t k0, ptrdiff_t k1,
+                                          float inv_b, int sigmoid_out)
+{
+    if (sigmoid_out)
+        return skdae_squared_error_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 1);
+    return skdae_squared_error_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 0);
 }
 
 /* Masking noise for one row (the engine's counter-based mask): feature k is
