@@ -37,6 +37,16 @@ cdef extern from "_fastmath.h":
                                        float inv_b, int sigmoid_out) noexcept nogil
     int skdae_nonfinite_f32(const float *A, Py_ssize_t n) noexcept nogil
     int skdae_nonfinite_f64(const double *A, Py_ssize_t n) noexcept nogil
+    void skdae_gaussian_row_f32(const float *x, float *xt, Py_ssize_t d, uint64_t key,
+                                float level) noexcept nogil
+    void skdae_gaussian_row_f64(const double *x, double *xt, Py_ssize_t d, uint64_t key,
+                                double level) noexcept nogil
+    void skdae_salt_pepper_row_f32(const float *x, float *xt, Py_ssize_t d, uint64_t key,
+                                   uint64_t thr, const float *low,
+                                   const float *high) noexcept nogil
+    void skdae_salt_pepper_row_f64(const double *x, double *xt, Py_ssize_t d,
+                                   uint64_t key, uint64_t thr, const double *low,
+                                   const double *high) noexcept nogil
     void skdae_mask_row_f32(const float *x, float *xt, Py_ssize_t d, uint64_t key,
                             uint64_t thr) noexcept nogil
     void skdae_mask_row_f64(const double *x, double *xt, Py_ssize_t d, uint64_t key,
@@ -76,7 +86,7 @@ cdef extern from *:
     void skdae_leave_ftz(unsigned int old) noexcept nogil
 
 from ._blas cimport _gemm
-from ._random cimport _next_u64, _uniform, _randint, _normal_pair, _masked
+from ._random cimport _next_u64, _randint, _masked
 
 # Codes shared with _autoencoder.py (Python maps strings to these).
 cdef enum:
@@ -214,38 +224,39 @@ cdef inline void _mask_row(const floating *x, floating *xt, Py_ssize_t d,
         skdae_mask_row_f64(x, xt, d, key, thr)
 
 
+cdef inline void _corrupt_row_keyed(
+    const floating *x, floating *xt, Py_ssize_t d, int noise, double level,
+    const floating *low, const floating *high, uint64_t key,
+) noexcept nogil:
+    """Write a corrupted copy of the row ``x`` into ``xt``, every random
+    decision a hash of ``(key, feature)`` (vectorised C kernels): the row's
+    noise is a function of its key alone, whichever thread computes it."""
+    if noise == NOISE_MASKING:
+        _mask_row(x, xt, d, key, _mask_threshold(level))
+    elif noise == NOISE_GAUSSIAN:
+        if floating is float:
+            skdae_gaussian_row_f32(x, xt, d, key, <float> level)
+        else:
+            skdae_gaussian_row_f64(x, xt, d, key, level)
+    elif noise == NOISE_SALT_AND_PEPPER:
+        if floating is float:
+            skdae_salt_pepper_row_f32(x, xt, d, key, _mask_threshold(level), low, high)
+        else:
+            skdae_salt_pepper_row_f64(x, xt, d, key, _mask_threshold(level), low, high)
+    else:
+        memcpy(xt, x, d * sizeof(floating))
+
+
 cdef void _corrupt_row(
     const floating *x, floating *xt, Py_ssize_t d, int noise, double level,
     const floating *low, const floating *high, uint64_t *state,
 ) noexcept nogil:
-    """Write a corrupted copy of the row ``x`` into ``xt``."""
-    cdef Py_ssize_t k
-    cdef uint64_t r, thr
-    cdef double z0, z1
-    if noise == NOISE_MASKING:
-        # one draw per row keys a counter-based mask (shared with sparse rows)
-        _mask_row(x, xt, d, _next_u64(state), _mask_threshold(level))
-    elif noise == NOISE_GAUSSIAN:
-        k = 0
-        while k + 1 < d:
-            _normal_pair(state, &z0, &z1)
-            xt[k] = x[k] + <floating> (level * z0)
-            xt[k + 1] = x[k + 1] + <floating> (level * z1)
-            k += 2
-        if k < d:
-            _normal_pair(state, &z0, &z1)
-            xt[k] = x[k] + <floating> (level * z0)
-    elif noise == NOISE_SALT_AND_PEPPER:
-        # low 32 bits decide whether to corrupt, bit 32 picks min or max.
-        thr = _mask_threshold(level)
-        for k in range(d):
-            r = _next_u64(state)
-            if (r & 0xFFFFFFFFu) < thr:
-                xt[k] = high[k] if (r >> 32) & 1 else low[k]
-            else:
-                xt[k] = x[k]
-    else:
+    """Write a corrupted copy of the row ``x`` into ``xt``: one draw of the
+    sequential stream keys the row (none without noise)."""
+    if noise == NOISE_NONE:
         memcpy(xt, x, d * sizeof(floating))
+        return
+    _corrupt_row_keyed(x, xt, d, noise, level, low, high, _next_u64(state))
 
 
 cdef inline void _update(
@@ -640,15 +651,17 @@ cdef inline Py_ssize_t _split(Py_ssize_t n, Py_ssize_t t, Py_ssize_t n_threads) 
     return min(edge, n)
 
 
-cdef void _mask_rows(
+cdef void _corrupt_rows(
     const floating *X, const Py_ssize_t *rows, Py_ssize_t r0, Py_ssize_t r1,
-    Py_ssize_t d, floating *out, const uint64_t *keys, uint64_t thr,
+    Py_ssize_t d, floating *out, const uint64_t *keys, int noise, double level,
+    const floating *low, const floating *high,
 ) noexcept nogil:
-    """Masked copies of rows ``rows[r0:r1]`` of ``X`` into rows ``r0:r1`` of
-    ``out``, row ``r`` keyed by ``keys[r]``."""
+    """Corrupted copies of rows ``rows[r0:r1]`` of ``X`` into rows ``r0:r1``
+    of ``out``, row ``r`` keyed by ``keys[r]``."""
     cdef Py_ssize_t r
     for r in range(r0, r1):
-        _mask_row(X + rows[r] * d, out + r * d, d, keys[r], thr)
+        _corrupt_row_keyed(X + rows[r] * d, out + r * d, d, noise, level, low, high,
+                           keys[r])
 
 
 def _openmp_max_threads():
@@ -723,9 +736,9 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         ``n_threads`` blocks and each OpenMP thread runs single-threaded BLAS
         on its block (the caller must limit BLAS to one thread); the decoder
         sum and the loss are split by columns. Three parallel phases per
-        minibatch: forward, loss, backward + update. With masking noise the
+        minibatch: forward, loss, backward + update. With noise the
         threads also corrupt the next minibatch at the end of the backward
-        phase (each row's mask is keyed by one draw of the sequential
+        phase (each row's noise is keyed by one draw of the sequential
         stream, drawn in the same order as with one thread). Results depend
         on ``n_threads`` only through the order of floating-point sums.
 
@@ -755,7 +768,6 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     cdef floating *M2_swap
     cdef floating *Zpart
     cdef uint64_t *keys
-    cdef uint64_t thr = _mask_threshold(noise_level)
     cdef Py_ssize_t next_bsz
     cdef bint prepared = False
     cdef floating *gW
@@ -875,11 +887,11 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
                     batch_loss += part_loss[t] + part_pen[t]
                 if not isfinite(batch_loss):
                     break
-                # Masking: key the next minibatch's rows now (the draws the
+                # Noise: key the next minibatch's rows now (the draws the
                 # serial path would make next) and let each thread corrupt
                 # its share of them into M2_next after its backward block.
                 next_bsz = 0
-                if noise == NOISE_MASKING and start + bsz < n:
+                if noise != NOISE_NONE and start + bsz < n:
                     next_bsz = min(batch_size, n - start - bsz)
                     for r in range(next_bsz):
                         keys[r] = _next_u64(rs)
@@ -891,9 +903,10 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
                                     p_s2c, tied, fused_sgd, activation, solver, step,
                                     lr, mom, b1, b2, eps, decay, lam, w2, q)
                     if next_bsz > 0:
-                        _mask_rows(Xp, rows + bsz, next_bsz * t // T,
-                                   next_bsz * (t + 1) // T, d,
-                                   M2_next + next_bsz * d, keys, thr)
+                        _corrupt_rows(Xp, rows + bsz, next_bsz * t // T,
+                                      next_bsz * (t + 1) // T, d,
+                                      M2_next + next_bsz * d, keys, noise,
+                                      noise_level, &noise_low[0], &noise_high[0])
                 if next_bsz > 0:
                     M2, M2_next = M2_next, M2
                     prepared = True

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <stddef.h>
+#include <math.h>
 
 static inline float skdae_expf(float x)
 {
@@ -238,6 +239,71 @@ static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr)    
 
 SKDAE_DEFINE_MASK_ROW(skdae_mask_row_f32, float)
 SKDAE_DEFINE_MASK_ROW(skdae_mask_row_f64, double)
+
+/* A standard normal draw from 64 random bits, branch-free (Box-Muller, one
+ * of its pair): z = sqrt(-2 log u1) cos(theta), u1 in (0, 1] from 24 bits
+ * (so |z| <= 5.77, a tail of probability 8e-9 left out), theta uniform on
+ * the circle as a quadrant (2 bits) plus an offset in [-pi/4, pi/4) (30
+ * bits). log(u1) = e log 2 + log(1 + f) from the float's exponent and
+ * mantissa; cos and sin of the offset by Cephes' minimax polynomials. */
+SKDAE_INLINE float skdae_normal_from_bits(uint64_t r)
+{
+    float u1 = (float) ((uint32_t) (r & 0xFFFFFFu) + 1u) * 5.9604644775390625e-8f;
+    uint32_t ub;
+    memcpy(&ub, &u1, sizeof(ub));
+    int32_t expo = (int32_t) (ub >> 23) - 127;
+    uint32_t mb = (ub & 0x7FFFFFu) | 0x3F800000u;    /* mantissa in [1, 2) */
+    float m;
+    memcpy(&m, &mb, sizeof(m));
+    float log_u1 = (float) expo * 0.693147180559945f + skdae_log1p_unit(m - 1.0f);
+    float radius = sqrtf(-2.0f * log_u1);
+    uint32_t hi = (uint32_t) (r >> 32);
+    uint32_t quadrant = hi >> 30;
+    float y = ((float) (hi & 0x3FFFFFFFu) * 9.313225746154785e-10f - 0.5f)
+              * 1.5707963267948966f;               /* [-pi/4, pi/4) */
+    float y2 = y * y;
+    float sin_y = y + y * y2 * (-1.6666654611e-1f + y2 * (8.3321608736e-3f
+                                                     + y2 * -1.9515295891e-4f));
+    float cos_y = 1.0f - 0.5f * y2 + y2 * y2 * (4.166664568298827e-2f + y2
+                  * (-1.388731625493765e-3f + y2 * 2.443315711809948e-5f));
+    /* cos(quadrant * pi / 2 + y) */
+    float c = (quadrant & 1u) ? sin_y : cos_y;
+    c = ((quadrant + 1u) & 2u) ? -c : c;
+    return radius * c;
+}
+
+/* Additive Gaussian noise on one row keyed by key: xt[k] = x[k] + level z_k,
+ * z_k from mix64(key + k * 0x9E3779B97F4A7C15). */
+#define SKDAE_DEFINE_GAUSSIAN_ROW(NAME, T)                                      \
+SKDAE_CLONES                                                                    \
+static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, T level)         \
+{                                                                               \
+    for (ptrdiff_t k = 0; k < d; k++) {                                         \
+        uint64_t r = skdae_mix64(key + (uint64_t) k * 0x9E3779B97F4A7C15ull);   \
+        xt[k] = x[k] + level * (T) skdae_normal_from_bits(r);                   \
+    }                                                                           \
+}
+
+SKDAE_DEFINE_GAUSSIAN_ROW(skdae_gaussian_row_f32, float)
+SKDAE_DEFINE_GAUSSIAN_ROW(skdae_gaussian_row_f64, double)
+
+/* Salt-and-pepper noise on one row keyed by key: feature k is replaced when
+ * the low 32 bits of mix64(key + k * 0x9E3779B97F4A7C15) are below thr (P =
+ * thr / 2**32), by high[k] if bit 32 is set, else by low[k]. */
+#define SKDAE_DEFINE_SALT_PEPPER_ROW(NAME, T)                                   \
+SKDAE_CLONES                                                                    \
+static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr,    \
+                 const T *low, const T *high)                                   \
+{                                                                               \
+    for (ptrdiff_t k = 0; k < d; k++) {                                         \
+        uint64_t r = skdae_mix64(key + (uint64_t) k * 0x9E3779B97F4A7C15ull);   \
+        T noisy = (r >> 32) & 1u ? high[k] : low[k];                            \
+        xt[k] = (r & 0xFFFFFFFFull) < thr ? noisy : x[k];                       \
+    }                                                                           \
+}
+
+SKDAE_DEFINE_SALT_PEPPER_ROW(skdae_salt_pepper_row_f32, float)
+SKDAE_DEFINE_SALT_PEPPER_ROW(skdae_salt_pepper_row_f64, double)
 
 /* A[j] = sigmoid(A[j] + bias[j]) over m contiguous floats. */
 SKDAE_CLONES

@@ -3,7 +3,6 @@
 # ``uint64[4]`` array owned by the estimator, so a fit is reproducible bit for bit
 # from ``random_state`` and can be continued by ``partial_fit``.
 from libc.stdint cimport uint64_t, uint32_t
-from libc.math cimport sqrt, log, cos, sin, M_PI
 
 
 cdef inline uint64_t _rotl(uint64_t x, int k) noexcept nogil:
@@ -23,23 +22,9 @@ cdef inline uint64_t _next_u64(uint64_t *s) noexcept nogil:
     return result
 
 
-cdef inline double _uniform(uint64_t *s) noexcept nogil:
-    """Uniform double in [0, 1) with 53 random bits."""
-    return <double> (_next_u64(s) >> 11) * (1.0 / 9007199254740992.0)
-
-
 cdef inline Py_ssize_t _randint(uint64_t *s, Py_ssize_t n) noexcept nogil:
     """Integer in [0, n) (Lemire's multiply-shift on 32 bits; n < 2**32)."""
     return <Py_ssize_t> (((_next_u64(s) >> 32) * <uint64_t> n) >> 32)
-
-
-cdef inline void _normal_pair(uint64_t *s, double *z0, double *z1) noexcept nogil:
-    """Two independent standard normal draws (Box-Muller)."""
-    cdef double u1 = 1.0 - _uniform(s)   # in (0, 1]: log is finite
-    cdef double u2 = _uniform(s)
-    cdef double r = sqrt(-2.0 * log(u1))
-    z0[0] = r * cos(2.0 * M_PI * u2)
-    z1[0] = r * sin(2.0 * M_PI * u2)
 
 
 cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:

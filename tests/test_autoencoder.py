@@ -238,10 +238,11 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
     assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=atol)
 
 
+@pytest.mark.parametrize("corruption", ["masking", "gaussian", "salt_and_pepper"])
 @pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_blocked_engine_corrupts_like_the_serial_one(dtype, atol, monkeypatch):
-    # With masking, two engine threads corrupt the next minibatch while
-    # finishing the current one; the masks (one key per row, drawn in order)
+def test_blocked_engine_corrupts_like_the_serial_one(corruption, dtype, atol, monkeypatch):
+    # With noise, two engine threads corrupt the next minibatch while
+    # finishing the current one; the noise (one key per row, drawn in order)
     # and hence the fit equal the one-thread engine's, across shuffled epochs
     # and a partial last batch, up to the order of floating-point sums.
     from skdae import _autoencoder
@@ -250,7 +251,7 @@ def test_blocked_engine_corrupts_like_the_serial_one(dtype, atol, monkeypatch):
     if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
         pytest.skip("the blocked engine needs OpenMP and two cores")
     X = np.random.RandomState(0).uniform(0, 1, size=(45, 30)).astype(dtype)
-    kw = dict(n_components=40, corruption="masking", corruption_level=0.4,
+    kw = dict(n_components=40, corruption=corruption, corruption_level=0.4,
               solver="sgd", learning_rate=0.1, batch_size=7, max_iter=3,
               random_state=0)
     monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", np.inf)
@@ -367,17 +368,34 @@ def _xoshiro256ss(state):
     return result
 
 
-def _numpy_mask(key, n_features, threshold):
-    """Which features a row keyed by ``key`` drops: the 32-bit halves of
-    splitmix64's finaliser of ``key + (k // 2) * golden``, low half for even k."""
+def _numpy_hash(key, counters):
+    """splitmix64's finaliser of ``key + counter * golden``, as uint64."""
     with np.errstate(over="ignore"):
-        z = np.uint64(key) + np.arange((n_features + 1) // 2, dtype=np.uint64) * np.uint64(
+        z = np.uint64(key) + np.asarray(counters, dtype=np.uint64) * np.uint64(
             0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
+        return z ^ (z >> np.uint64(31))
+
+
+def _numpy_mask(key, n_features, threshold):
+    """Which features a row keyed by ``key`` drops: the 32-bit halves of the
+    hash of ``k // 2``, low half for even k."""
+    z = _numpy_hash(key, np.arange((n_features + 1) // 2))
     halves = np.stack([z & np.uint64(0xFFFFFFFF), z >> np.uint64(32)], axis=1).ravel()
     return halves[:n_features] < np.uint64(threshold)
+
+
+def _numpy_normal(key, n_features):
+    """The engine's standard normals for a row keyed by ``key``: Box-Muller on
+    the hash of each feature index, u1 from 24 low bits, the angle as a
+    quadrant (top 2 bits) plus an offset in [-pi/4, pi/4) (the next 30 bits)."""
+    z = _numpy_hash(key, np.arange(n_features))
+    u1 = ((z & np.uint64(0xFFFFFF)) + np.uint64(1)).astype(np.float64) * 2.0**-24
+    hi = z >> np.uint64(32)
+    quadrant = (hi >> np.uint64(30)).astype(np.float64)
+    offset = ((hi & np.uint64(0x3FFFFFFF)).astype(np.float64) * 2.0**-30 - 0.5) * np.pi / 2
+    return np.sqrt(-2 * np.log(u1)) * np.cos(quadrant * np.pi / 2 + offset)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -400,6 +418,60 @@ def test_masking_kernel_equals_numpy_reference_mask(dtype, level):
         dropped = _numpy_mask(_xoshiro256ss(py_state), X.shape[1], threshold)
         assert_array_equal(out[i], np.where(dropped, 0, X[i]))
     assert [int(v) for v in state] == py_state  # one draw per row, no more
+
+
+def _keyed_rows(dtype, noise, level, low, high, X):
+    """Corrupt ``X`` with the engine (returns the output and each row's key)."""
+    from skdae._autoencoder_fast import _corrupt, _seed_rng
+
+    state = np.empty(4, dtype=np.uint64)
+    _seed_rng(state, 7)
+    py_state = [int(v) for v in state]
+    out = np.empty_like(X)
+    _corrupt(X, out, noise, level, low.astype(dtype), high.astype(dtype), state)
+    keys = [_xoshiro256ss(py_state) for _ in range(X.shape[0])]
+    assert [int(v) for v in state] == py_state  # one draw per row
+    return out, keys
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gaussian_kernel_equals_numpy_box_muller(dtype):
+    # The vectorised kernel's polynomial log/sin/cos and bit layout give the
+    # reference Box-Muller normals to float32 accuracy, on 1 031 features.
+    X = np.random.RandomState(0).uniform(-1, 1, size=(5, 1031)).astype(dtype)
+    ones = np.ones(X.shape[1])
+    out, keys = _keyed_rows(dtype, 2, 0.7, ones * 0, ones, X)
+    for i, key in enumerate(keys):
+        assert_allclose(out[i] - X[i], 0.7 * _numpy_normal(key, X.shape[1]),
+                        rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_salt_and_pepper_kernel_equals_numpy_reference(dtype):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(5, 1031)).astype(dtype)
+    low, high = rng.uniform(-3, -2, size=1031), rng.uniform(2, 3, size=1031)
+    out, keys = _keyed_rows(dtype, 3, 0.3, low, high, X)
+    threshold = int(0.3 * 4294967296.0)
+    for i, key in enumerate(keys):
+        z = _numpy_hash(key, np.arange(X.shape[1]))
+        hit = (z & np.uint64(0xFFFFFFFF)) < np.uint64(threshold)
+        value = np.where((z >> np.uint64(32)) & np.uint64(1), high, low).astype(dtype)
+        assert_array_equal(out[i], np.where(hit, value, X[i]))
+
+
+def test_gaussian_noise_is_standard_normal_and_uncorrelated():
+    # 400 000 draws: Kolmogorov-Smirnov against N(0, 0.3**2) and no
+    # correlation between neighbouring features or rows.
+    from scipy import stats
+
+    X = np.zeros((800, 500))
+    dae = _fitted(X, corruption="gaussian", corruption_level=0.3)
+    noise = dae._corrupt(X, random_state=0)
+    assert stats.kstest(noise.ravel() / 0.3, "norm").pvalue > 1e-3
+    bound = 5 / np.sqrt(noise.size)
+    assert abs(np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1]) < bound
+    assert abs(np.corrcoef(noise[:-1].ravel(), noise[1:].ravel())[0, 1]) < bound
 
 
 def test_gaussian_noise_has_requested_standard_deviation():
