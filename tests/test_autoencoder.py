@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from skdae import DenoisingAutoencoder
 from skdae._autoencoder_fast import _encode_dense
@@ -739,6 +739,25 @@ def test_blocked_encoder_matches_numpy_and_flags_any_block(n_threads, dtype):
         X_bad[row, 3] = np.nan
         with threadpool_limits(limits=1, user_api="blas"):
             assert _encode_dense(X_bad, W, b, 0, out, n_threads, 7) == 1
+
+
+def test_engine_threads_follow_threadpoolctl_openmp_limit():
+    # The engine's threads are OpenMP threads: threadpoolctl's limit (like
+    # OMP_NUM_THREADS) caps them, and BLAS is held to one thread while they run.
+    from skdae import _autoencoder
+    from skdae._autoencoder_fast import _openmp_max_threads
+
+    if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
+        pytest.skip("needs OpenMP and two cores")
+    big = 10.0 * 256 * 784 * 500
+    n_threads, blas_limit = _autoencoder._engine_threads(big, 500)
+    assert n_threads == 2
+    with blas_limit:
+        blas = ThreadpoolController().select(user_api="blas").info()
+        assert blas and all(lib["num_threads"] == 1 for lib in blas)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert _autoencoder._engine_threads(big, 500)[0] == 1
+    assert _autoencoder._engine_threads(big, 500)[0] == 2
 
 
 @pytest.mark.parametrize("method", ["transform", "score", "score_samples", "partial_fit"])
