@@ -18,7 +18,7 @@
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport exp, expf, log, log1p, logf, tanh, tanhf, sqrt, fabs, isfinite
+from libc.math cimport exp, expf, log, tanh, tanhf, sqrt, isfinite
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t
@@ -28,6 +28,15 @@ import numpy as np
 cdef extern from "_fastmath.h":
     float skdae_expf(float x) noexcept nogil
     float skdae_log1p_unit(float e) noexcept nogil
+    double skdae_exp(double x) noexcept nogil
+    double skdae_log1p_unit64(double e) noexcept nogil
+    void skdae_sigmoid_bias_f64(double *A, const double *bias, Py_ssize_t m) noexcept nogil
+    double skdae_cross_entropy_row_f64(double *Zr, const double *Xr, const double *c,
+                                       double *gc, Py_ssize_t k0, Py_ssize_t k1,
+                                       double inv_b) noexcept nogil
+    double skdae_squared_error_row_f64(double *Zr, const double *Xr, const double *c,
+                                       double *gc, Py_ssize_t k0, Py_ssize_t k1,
+                                       double inv_b, int sigmoid_out) noexcept nogil
     void skdae_sigmoid_bias_f32(float *A, const float *bias, Py_ssize_t m) noexcept nogil
     double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
                                        float *gc, Py_ssize_t k0, Py_ssize_t k1,
@@ -117,17 +126,6 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return exp(x)
 
 
-cdef inline floating _log1p_unit(floating x) noexcept nogil:
-    """``log(1 + x)`` for ``x`` in [0, 1]. In float32, ``logf(1 + x)``: glibc's
-    logf is table-driven and about three times cheaper than its log1pf, and
-    the rounding of ``1 + x`` (at most 6e-8 absolute) is below float32's own
-    resolution of the loss terms. In float64, the exact ``log1p``."""
-    if floating is float:
-        return logf(1 + x)
-    else:
-        return log1p(x)
-
-
 cdef inline floating _tanh(floating x) noexcept nogil:
     if floating is float:
         return tanhf(x)
@@ -182,31 +180,6 @@ cdef inline void _jacobian_factors(
     else:
         a[0] = 1
         da[0] = 0
-
-
-cdef inline double _loss_and_grad(
-    floating z, floating x, int loss, int out, floating *grad
-) noexcept nogil:
-    """Loss of one output unit from its pre-activation ``z`` against the clean
-    target ``x``; writes dL/dz to ``grad``.
-
-    Cross-entropy is computed from ``z`` in the stable form
-    ``max(z, 0) - x z + log(1 + exp(-|z|))``: no log(0), no overflow.
-    """
-    cdef floating e, p, diff
-    if loss == LOSS_CROSS_ENTROPY:
-        e = _exp(-fabs(z))
-        p = 1 / (1 + e) if z >= 0 else e / (1 + e)
-        grad[0] = p - x
-        return <double> ((z if z > 0 else 0) - x * z + _log1p_unit(e))
-    if out == ACT_SIGMOID:
-        p = _sigmoid(z)
-        diff = p - x
-        grad[0] = diff * p * (1 - p)
-        return 0.5 * <double> diff * diff
-    diff = z - x
-    grad[0] = diff
-    return 0.5 * <double> diff * diff
 
 
 cdef inline uint64_t _mask_threshold(double level) noexcept nogil:
@@ -291,12 +264,18 @@ cdef inline int _kernel_threads(Py_ssize_t n_elements) noexcept nogil:
     return 1 if n_elements < 131072 else skdae_omp_max_threads()
 
 
-def _fast_exp_log1p(const float[::1] x, float[::1] exp_out, float[::1] log1p_out):
-    """Test hook: the vectorised float32 ``exp(x)`` and ``log(1 + x)``."""
+def _fast_exp_log1p(const floating[::1] x, floating[::1] exp_out,
+                    floating[::1] log1p_out):
+    """Test hook: the vectorised ``exp(x)`` and ``log(1 + x)`` (float32 or
+    float64 kernels by the arrays' dtype)."""
     cdef Py_ssize_t i
     for i in range(x.shape[0]):
-        exp_out[i] = skdae_expf(x[i])
-        log1p_out[i] = skdae_log1p_unit(x[i])
+        if floating is float:
+            exp_out[i] = skdae_expf(x[i])
+            log1p_out[i] = skdae_log1p_unit(x[i])
+        else:
+            exp_out[i] = skdae_exp(x[i])
+            log1p_out[i] = skdae_log1p_unit64(x[i])
 
 
 def _seed_rng(uint64_t[::1] state, uint64_t seed):
@@ -408,32 +387,18 @@ def _reconstruction_loss_rows(
     ``Z + c`` (``Z`` is overwritten with scratch values).
 
     ``row_loss[i] = sum_k loss(Z[i, k] + c[k], X[i, k])``, with the same
-    numerically stable formulas the training loop uses (for float32, its
-    vectorised row kernels; their bias-gradient sums go to per-thread
-    scratch).
+    numerically stable formulas the training loop uses (its vectorised row
+    kernels; their bias-gradient sums go to per-thread scratch).
     """
-    cdef Py_ssize_t i, k, n = X.shape[0], d = X.shape[1]
-    cdef double acc
+    cdef Py_ssize_t i, n = X.shape[0], d = X.shape[1]
     cdef int n_threads = _kernel_threads(n * d)
-    cdef float *scratch = NULL
-    if floating is float:
-        scratch = <float *> calloc(max(n_threads, 1) * max(d, 1), sizeof(float))
-        if scratch == NULL:
-            raise MemoryError("could not allocate the loss scratch buffer")
+    cdef floating *scratch = <floating *> calloc(max(n_threads, 1) * max(d, 1),
+                                                 sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError("could not allocate the loss scratch buffer")
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        if floating is float:
-            if loss == LOSS_CROSS_ENTROPY:
-                row_loss[i] = skdae_cross_entropy_row_f32(
-                    &Z[i, 0], &X[i, 0], &c[0], scratch + threadid() * d, 0, d, 1)
-            else:
-                row_loss[i] = skdae_squared_error_row_f32(
-                    &Z[i, 0], &X[i, 0], &c[0], scratch + threadid() * d, 0, d, 1,
-                    out == ACT_SIGMOID)
-        else:
-            acc = 0
-            for k in range(d):
-                acc = acc + _loss_and_grad(Z[i, k] + c[k], X[i, k], loss, out, &Z[i, k])
-            row_loss[i] = acc
+        row_loss[i] = _loss_row(&Z[i, 0], &X[i, 0], &c[0], scratch + threadid() * d,
+                                0, d, 1, loss, out)
     free(scratch)
 
 
@@ -451,13 +416,15 @@ cdef inline void _sigmoid_bias_rows_f32(float *A, const float *bias,
 
 cdef inline void _activate_rows(floating *A, const floating *bias, Py_ssize_t m,
                                 int act) noexcept nogil:
-    """``A = act(A + bias)`` over ``m`` contiguous values (the float32 sigmoid
-    takes the vectorised path)."""
+    """``A = act(A + bias)`` over ``m`` contiguous values (the sigmoid takes
+    the vectorised C kernels)."""
     cdef Py_ssize_t j
-    if floating is float:
-        if act == ACT_SIGMOID:
+    if act == ACT_SIGMOID:
+        if floating is float:
             _sigmoid_bias_rows_f32(A, bias, m)
-            return
+        else:
+            skdae_sigmoid_bias_f64(A, bias, m)
+        return
     for j in range(m):
         A[j] = _activate(A[j] + bias[j], act)
 
@@ -500,6 +467,26 @@ cdef double _forward_block(
     return penalty
 
 
+cdef inline double _loss_row(
+    floating *Zr, const floating *Xr, const floating *c, floating *gc,
+    Py_ssize_t k0, Py_ssize_t k1, floating inv_b, int loss, int output,
+) noexcept nogil:
+    """Loss of one row's columns ``[k0, k1)`` from the decoder
+    pre-activations ``Zr`` (bias ``c`` not yet added) against the clean row
+    ``Xr``; overwrites ``Zr`` with ``G_Z = dL/dZ * inv_b`` and adds it to
+    ``gc`` (the vectorised C row kernels)."""
+    if floating is float:
+        if loss == LOSS_CROSS_ENTROPY:
+            return skdae_cross_entropy_row_f32(Zr, Xr, c, gc, k0, k1, inv_b)
+        return skdae_squared_error_row_f32(Zr, Xr, c, gc, k0, k1, inv_b,
+                                           output == ACT_SIGMOID)
+    else:
+        if loss == LOSS_CROSS_ENTROPY:
+            return skdae_cross_entropy_row_f64(Zr, Xr, c, gc, k0, k1, inv_b)
+        return skdae_squared_error_row_f64(Zr, Xr, c, gc, k0, k1, inv_b,
+                                           output == ACT_SIGMOID)
+
+
 cdef double _loss_columns(
     Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t bsz, Py_ssize_t d, Py_ssize_t n_parts,
     floating *M2, const floating *Zpart, const floating *X,
@@ -509,7 +496,6 @@ cdef double _loss_columns(
     against the clean rows, write ``G_Z = dL/dZ / bsz`` over ``Z`` (top of
     ``M2``) and ``gc = sum_rows G_Z``. Returns this block's loss."""
     cdef Py_ssize_t r, k, t
-    cdef floating z, g
     cdef floating inv_b = <floating> 1.0 / <floating> bsz
     cdef double acc = 0
     for k in range(k0, k1):
@@ -518,21 +504,8 @@ cdef double _loss_columns(
         for t in range(n_parts):
             for k in range(k0, k1):
                 M2[r * d + k] += Zpart[(t * bsz + r) * d + k]
-        if floating is float:
-            if loss == LOSS_CROSS_ENTROPY:
-                acc += skdae_cross_entropy_row_f32(M2 + r * d, X + rows[r] * d, c,
-                                                   gc, k0, k1, inv_b)
-            else:
-                acc += skdae_squared_error_row_f32(M2 + r * d, X + rows[r] * d, c,
-                                                   gc, k0, k1, inv_b,
-                                                   output == ACT_SIGMOID)
-        else:
-            for k in range(k0, k1):
-                z = M2[r * d + k] + c[k]
-                acc += _loss_and_grad(z, X[rows[r] * d + k], loss, output, &g)
-                g = g * inv_b
-                M2[r * d + k] = g
-                gc[k] += g
+        acc += _loss_row(M2 + r * d, X + rows[r] * d, c, gc, k0, k1, inv_b, loss,
+                         output)
     return acc
 
 
