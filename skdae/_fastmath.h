@@ -144,45 +144,6 @@ static inline double skdae_log1p_unit64(double e)
 #define SKDAE_CLONES
 #endif
 
-/* Cross-entropy of one row's columns [k0, k1) from decoder pre-activations
- * Zr (bias c not yet added) against the clean row Xr: overwrites Zr with
- * G_Z = (sigmoid(z) - x) * inv_b, adds it to gc, and returns the summed loss
- * max(z, 0) - x z + log(1 + exp(-|z|)). The loss terms go through a stack
- * buffer and are summed in double in eight interleaved lanes (term k into
- * lane k % 8 of the block), a fixed order the compiler can vectorise; one
- * sequential sum would cost a dependent add (4 cycles) per value. */
-SKDAE_CLONES
-static double skdae_cross_entropy_row_f32(float *Zr, const float *Xr, const float *c,
-                                          float *gc, ptrdiff_t k0, ptrdiff_t k1,
-                                          float inv_b)
-{
-    float terms[512];
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (ptrdiff_t s0 = k0; s0 < k1; s0 += 512) {
-        ptrdiff_t s1 = s0 + 512 < k1 ? s0 + 512 : k1;
-        for (ptrdiff_t k = s0; k < s1; k++) {
-            float z = Zr[k] + c[k];
-            float x = Xr[k];
-            float az = z >= 0 ? z : -z;
-            float e = skdae_expf(-az);
-            float inv = 1.0f / (1.0f + e);
-            float p = z >= 0 ? inv : e * inv;
-            terms[k - s0] = (z > 0 ? z : 0.0f) - x * z + skdae_log1p_unit(e);
-            float g = (p - x) * inv_b;
-            Zr[k] = g;
-            gc[k] += g;
-        }
-        ptrdiff_t k = 0;
-        for (; k + 8 <= s1 - s0; k += 8)
-            for (int l = 0; l < 8; l++)
-                lane[l] += (double) terms[k + l];
-        for (int l = 0; k < s1 - s0; k++, l++)
-            lane[l] += (double) terms[k];
-    }
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
-         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
 /* 1 if any of n values is NaN or infinite (exponent bits all ones), else 0.
  * Integer tests on the bit patterns: vectorised whatever the floating-point
  * flags, and free of float-to-double conversions. */
@@ -201,59 +162,6 @@ static int NAME(const T *A, ptrdiff_t n)                                        
 
 SKDAE_DEFINE_NONFINITE(skdae_nonfinite_f32, float, uint32_t, 0x7F800000u)
 SKDAE_DEFINE_NONFINITE(skdae_nonfinite_f64, double, uint64_t, 0x7FF0000000000000ull)
-
-/* One value of the squared-error kernel below: output o(z) = z or
- * sigmoid(z), G_Z = (o - x) o'(z) * inv_b into Zr[k] and added to gc[k];
- * returns the loss (o - x)**2 / 2 in double. */
-SKDAE_INLINE double
-skdae_squared_error_value(float *Zr, const float *Xr, const float *c, float *gc,
-                          ptrdiff_t k, float inv_b, int sigmoid_out)
-{
-    float z = Zr[k] + c[k];
-    float o = z, slope = 1.0f;
-    if (sigmoid_out) {
-        float nz = z >= 0 ? -z : z;
-        float e = skdae_expf(nz);
-        float inv = 1.0f / (1.0f + e);
-        o = z >= 0 ? inv : e * inv;
-        slope = o * (1.0f - o);
-    }
-    float diff = o - Xr[k];
-    float g = diff * slope * inv_b;
-    Zr[k] = g;
-    gc[k] += g;
-    return 0.5 * (double) diff * (double) diff;
-}
-
-/* The kernel's loop for one output activation, inlined with a constant
- * sigmoid_out so that the identity loop does not compute (and discard) the
- * sigmoid, as it would after if-conversion of a runtime test. */
-SKDAE_INLINE double
-skdae_squared_error_lanes(float *Zr, const float *Xr, const float *c, float *gc,
-                          ptrdiff_t k0, ptrdiff_t k1, float inv_b, const int sigmoid_out)
-{
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    ptrdiff_t k = k0;
-    for (; k + 8 <= k1; k += 8)
-        for (int l = 0; l < 8; l++)
-            lane[l] += skdae_squared_error_value(Zr, Xr, c, gc, k + l, inv_b, sigmoid_out);
-    for (int l = 0; k < k1; k++, l++)
-        lane[l] += skdae_squared_error_value(Zr, Xr, c, gc, k, inv_b, sigmoid_out);
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
-         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-/* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
- * the values summed in eight double lanes (value k into lane (k - k0) % 8). */
-SKDAE_CLONES
-static double skdae_squared_error_row_f32(float *Zr, const float *Xr, const float *c,
-                                          float *gc, ptrdiff_t k0, ptrdiff_t k1,
-                                          float inv_b, int sigmoid_out)
-{
-    if (sigmoid_out)
-        return skdae_squared_error_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 1);
-    return skdae_squared_error_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 0);
-}
 
 /* Masking noise for one row (the engine's counter-based mask): feature k is
  * dropped when the 32-bit half (low half for even k, high half for odd k) of
@@ -368,112 +276,120 @@ static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr,    
 SKDAE_DEFINE_SALT_PEPPER_ROW(skdae_salt_pepper_row_f32, float)
 SKDAE_DEFINE_SALT_PEPPER_ROW(skdae_salt_pepper_row_f64, double)
 
-/* A[j] = sigmoid(A[j] + bias[j]) over m contiguous floats. */
-SKDAE_CLONES
-static void skdae_sigmoid_bias_f32(float *A, const float *bias, ptrdiff_t m)
-{
-    for (ptrdiff_t j = 0; j < m; j++) {
-        float a = A[j] + bias[j];
-        float na = a >= 0 ? -a : a;
-        float e = skdae_expf(na);
-        float inv = 1.0f / (1.0f + e);
-        A[j] = a >= 0 ? inv : e * inv;
-    }
+/* The row kernels of the engine, one definition for float32 and float64:
+ * T the type, EXP and LOG1P its exp and log(1 + e) above. */
+
+/* A[j] = sigmoid(A[j] + bias[j]) over m contiguous values. */
+#define SKDAE_DEFINE_SIGMOID_BIAS(NAME, T, EXP)                                 \
+SKDAE_CLONES                                                                    \
+static void NAME(T *A, const T *bias, ptrdiff_t m)                              \
+{                                                                               \
+    for (ptrdiff_t j = 0; j < m; j++) {                                         \
+        T a = A[j] + bias[j];                                                   \
+        T na = a >= 0 ? -a : a;                                                 \
+        T e = EXP(na);                                                          \
+        T inv = (T) 1 / ((T) 1 + e);                                            \
+        A[j] = a >= 0 ? inv : e * inv;                                          \
+    }                                                                           \
 }
 
-/* float64 versions of the row kernels above (same formulas, double). */
-SKDAE_CLONES
-static void skdae_sigmoid_bias_f64(double *A, const double *bias, ptrdiff_t m)
-{
-    for (ptrdiff_t j = 0; j < m; j++) {
-        double a = A[j] + bias[j];
-        double na = a >= 0 ? -a : a;
-        double e = skdae_exp(na);
-        double inv = 1.0 / (1.0 + e);
-        A[j] = a >= 0 ? inv : e * inv;
-    }
+/* Cross-entropy of one row's columns [k0, k1) from decoder pre-activations
+ * Zr (bias c not yet added) against the clean row Xr: overwrites Zr with
+ * G_Z = (sigmoid(z) - x) * inv_b, adds it to gc, and returns the summed loss
+ * max(z, 0) - x z + log(1 + exp(-|z|)). The loss terms go through a stack
+ * buffer and are summed in double in eight interleaved lanes (term k into
+ * lane (k - k0) % 8), a fixed order the compiler can vectorise; one
+ * sequential sum would cost a dependent add (4 cycles) per value. */
+#define SKDAE_DEFINE_CROSS_ENTROPY_ROW(NAME, T, EXP, LOG1P)                     \
+SKDAE_CLONES                                                                    \
+static double NAME(T *Zr, const T *Xr, const T *c, T *gc, ptrdiff_t k0,         \
+                   ptrdiff_t k1, T inv_b)                                       \
+{                                                                               \
+    T terms[512];                                                               \
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
+    for (ptrdiff_t s0 = k0; s0 < k1; s0 += 512) {                               \
+        ptrdiff_t s1 = s0 + 512 < k1 ? s0 + 512 : k1;                           \
+        for (ptrdiff_t k = s0; k < s1; k++) {                                   \
+            T z = Zr[k] + c[k];                                                 \
+            T x = Xr[k];                                                        \
+            T az = z >= 0 ? z : -z;                                             \
+            T e = EXP(-az);                                                     \
+            T inv = (T) 1 / ((T) 1 + e);                                        \
+            T p = z >= 0 ? inv : e * inv;                                       \
+            terms[k - s0] = (z > 0 ? z : (T) 0) - x * z + LOG1P(e);             \
+            T g = (p - x) * inv_b;                                              \
+            Zr[k] = g;                                                          \
+            gc[k] += g;                                                         \
+        }                                                                       \
+        ptrdiff_t k = 0;                                                        \
+        for (; k + 8 <= s1 - s0; k += 8)                                        \
+            for (int l = 0; l < 8; l++)                                         \
+                lane[l] += (double) terms[k + l];                               \
+        for (int l = 0; k < s1 - s0; k++, l++)                                  \
+            lane[l] += (double) terms[k];                                       \
+    }                                                                           \
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))                          \
+         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));                         \
 }
 
-SKDAE_CLONES
-static double skdae_cross_entropy_row_f64(double *Zr, const double *Xr, const double *c,
-                                          double *gc, ptrdiff_t k0, ptrdiff_t k1,
-                                          double inv_b)
-{
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    ptrdiff_t k = k0;
-    for (; k + 8 <= k1; k += 8) {
-        for (int l = 0; l < 8; l++) {
-            double z = Zr[k + l] + c[k + l];
-            double x = Xr[k + l];
-            double az = z >= 0 ? z : -z;
-            double e = skdae_exp(-az);
-            double inv = 1.0 / (1.0 + e);
-            double p = z >= 0 ? inv : e * inv;
-            lane[l] += (z > 0 ? z : 0.0) - x * z + skdae_log1p_unit64(e);
-            double g = (p - x) * inv_b;
-            Zr[k + l] = g;
-            gc[k + l] += g;
-        }
-    }
-    for (int l = 0; k < k1; k++, l++) {
-        double z = Zr[k] + c[k];
-        double x = Xr[k];
-        double az = z >= 0 ? z : -z;
-        double e = skdae_exp(-az);
-        double inv = 1.0 / (1.0 + e);
-        double p = z >= 0 ? inv : e * inv;
-        lane[l] += (z > 0 ? z : 0.0) - x * z + skdae_log1p_unit64(e);
-        double g = (p - x) * inv_b;
-        Zr[k] = g;
-        gc[k] += g;
-    }
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
-         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+/* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
+ * output o(z) = z (sigmoid_out = 0) or sigmoid(z), loss (o - x)**2 / 2 per
+ * value (in double, eight lanes), Zr overwritten with G_Z = dL/dz * inv_b,
+ * also added to gc. NAME##_value is one value and NAME##_lanes the loop,
+ * inlined with a constant sigmoid_out so that the identity loop does not
+ * compute (and discard) the sigmoid, as it would after if-conversion of a
+ * runtime test. */
+#define SKDAE_DEFINE_SQUARED_ERROR_ROW(NAME, T, EXP)                            \
+SKDAE_INLINE double NAME##_value(T *Zr, const T *Xr, const T *c, T *gc,         \
+                                 ptrdiff_t k, T inv_b, int sigmoid_out)         \
+{                                                                               \
+    T z = Zr[k] + c[k];                                                         \
+    T o = z, slope = 1;                                                         \
+    if (sigmoid_out) {                                                          \
+        T nz = z >= 0 ? -z : z;                                                 \
+        T e = EXP(nz);                                                          \
+        T inv = (T) 1 / ((T) 1 + e);                                            \
+        o = z >= 0 ? inv : e * inv;                                             \
+        slope = o * ((T) 1 - o);                                                \
+    }                                                                           \
+    T diff = o - Xr[k];                                                         \
+    T g = diff * slope * inv_b;                                                 \
+    Zr[k] = g;                                                                  \
+    gc[k] += g;                                                                 \
+    return 0.5 * (double) diff * (double) diff;                                 \
+}                                                                               \
+                                                                                \
+SKDAE_INLINE double NAME##_lanes(T *Zr, const T *Xr, const T *c, T *gc,         \
+                                 ptrdiff_t k0, ptrdiff_t k1, T inv_b,           \
+                                 const int sigmoid_out)                         \
+{                                                                               \
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
+    ptrdiff_t k = k0;                                                           \
+    for (; k + 8 <= k1; k += 8)                                                 \
+        for (int l = 0; l < 8; l++)                                             \
+            lane[l] += NAME##_value(Zr, Xr, c, gc, k + l, inv_b, sigmoid_out);  \
+    for (int l = 0; k < k1; k++, l++)                                           \
+        lane[l] += NAME##_value(Zr, Xr, c, gc, k, inv_b, sigmoid_out);          \
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))                          \
+         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));                         \
+}                                                                               \
+                                                                                \
+SKDAE_CLONES                                                                    \
+static double NAME(T *Zr, const T *Xr, const T *c, T *gc, ptrdiff_t k0,         \
+                   ptrdiff_t k1, T inv_b, int sigmoid_out)                      \
+{                                                                               \
+    if (sigmoid_out)                                                            \
+        return NAME##_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 1);                   \
+    return NAME##_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 0);                       \
 }
 
-SKDAE_INLINE double
-skdae_squared_error_value64(double *Zr, const double *Xr, const double *c, double *gc,
-                            ptrdiff_t k, double inv_b, int sigmoid_out)
-{
-    double z = Zr[k] + c[k];
-    double o = z, slope = 1.0;
-    if (sigmoid_out) {
-        double nz = z >= 0 ? -z : z;
-        double e = skdae_exp(nz);
-        double inv = 1.0 / (1.0 + e);
-        o = z >= 0 ? inv : e * inv;
-        slope = o * (1.0 - o);
-    }
-    double diff = o - Xr[k];
-    double g = diff * slope * inv_b;
-    Zr[k] = g;
-    gc[k] += g;
-    return 0.5 * diff * diff;
-}
-
-SKDAE_INLINE double
-skdae_squared_error_lanes64(double *Zr, const double *Xr, const double *c, double *gc,
-                            ptrdiff_t k0, ptrdiff_t k1, double inv_b, const int sigmoid_out)
-{
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    ptrdiff_t k = k0;
-    for (; k + 8 <= k1; k += 8)
-        for (int l = 0; l < 8; l++)
-            lane[l] += skdae_squared_error_value64(Zr, Xr, c, gc, k + l, inv_b, sigmoid_out);
-    for (int l = 0; k < k1; k++, l++)
-        lane[l] += skdae_squared_error_value64(Zr, Xr, c, gc, k, inv_b, sigmoid_out);
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
-         + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-SKDAE_CLONES
-static double skdae_squared_error_row_f64(double *Zr, const double *Xr, const double *c,
-                                          double *gc, ptrdiff_t k0, ptrdiff_t k1,
-                                          double inv_b, int sigmoid_out)
-{
-    if (sigmoid_out)
-        return skdae_squared_error_lanes64(Zr, Xr, c, gc, k0, k1, inv_b, 1);
-    return skdae_squared_error_lanes64(Zr, Xr, c, gc, k0, k1, inv_b, 0);
-}
+SKDAE_DEFINE_SIGMOID_BIAS(skdae_sigmoid_bias_f32, float, skdae_expf)
+SKDAE_DEFINE_SIGMOID_BIAS(skdae_sigmoid_bias_f64, double, skdae_exp)
+SKDAE_DEFINE_CROSS_ENTROPY_ROW(skdae_cross_entropy_row_f32, float, skdae_expf,
+                               skdae_log1p_unit)
+SKDAE_DEFINE_CROSS_ENTROPY_ROW(skdae_cross_entropy_row_f64, double, skdae_exp,
+                               skdae_log1p_unit64)
+SKDAE_DEFINE_SQUARED_ERROR_ROW(skdae_squared_error_row_f32, float, skdae_expf)
+SKDAE_DEFINE_SQUARED_ERROR_ROW(skdae_squared_error_row_f64, double, skdae_exp)
 
 #endif
