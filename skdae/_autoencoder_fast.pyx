@@ -187,25 +187,20 @@ cdef inline uint64_t _mask_threshold(double level) noexcept nogil:
     return <uint64_t> (level * 4294967296.0)
 
 
-cdef inline void _mask_row(const floating *x, floating *xt, Py_ssize_t d,
-                           uint64_t key, uint64_t thr) noexcept nogil:
-    """Masking noise on one row keyed by ``key``: the vectorised C kernel,
-    the same decisions as ``_masked(key, k, thr)`` for every feature ``k``."""
-    if floating is float:
-        skdae_mask_row_f32(x, xt, d, key, thr)
-    else:
-        skdae_mask_row_f64(x, xt, d, key, thr)
-
-
 cdef inline void _corrupt_row_keyed(
     const floating *x, floating *xt, Py_ssize_t d, int noise, double level,
     const floating *low, const floating *high, uint64_t key,
 ) noexcept nogil:
     """Write a corrupted copy of the row ``x`` into ``xt``, every random
     decision a hash of ``(key, feature)`` (vectorised C kernels): the row's
-    noise is a function of its key alone, whichever thread computes it."""
+    noise is a function of its key alone, whichever thread computes it.
+    Masking makes the same decisions as ``_masked(key, k, thr)``, which the
+    sparse engine uses."""
     if noise == NOISE_MASKING:
-        _mask_row(x, xt, d, key, _mask_threshold(level))
+        if floating is float:
+            skdae_mask_row_f32(x, xt, d, key, _mask_threshold(level))
+        else:
+            skdae_mask_row_f64(x, xt, d, key, _mask_threshold(level))
     elif noise == NOISE_GAUSSIAN:
         if floating is float:
             skdae_gaussian_row_f32(x, xt, d, key, <float> level)
@@ -407,13 +402,6 @@ cdef inline floating *_offset(floating *p, Py_ssize_t o) noexcept nogil:
     return p + o if p != NULL else NULL
 
 
-cdef inline void _sigmoid_bias_rows_f32(float *A, const float *bias,
-                                        Py_ssize_t m) noexcept nogil:
-    """``A = sigmoid(A + bias)`` over ``m`` contiguous floats (the C kernel in
-    ``_fastmath.h``, vectorised for the CPU's widest instruction set)."""
-    skdae_sigmoid_bias_f32(A, bias, m)
-
-
 cdef inline void _activate_rows(floating *A, const floating *bias, Py_ssize_t m,
                                 int act) noexcept nogil:
     """``A = act(A + bias)`` over ``m`` contiguous values (the sigmoid takes
@@ -421,7 +409,7 @@ cdef inline void _activate_rows(floating *A, const floating *bias, Py_ssize_t m,
     cdef Py_ssize_t j
     if act == ACT_SIGMOID:
         if floating is float:
-            _sigmoid_bias_rows_f32(A, bias, m)
+            skdae_sigmoid_bias_f32(A, bias, m)
         else:
             skdae_sigmoid_bias_f64(A, bias, m)
         return
@@ -738,7 +726,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     cdef floating *M1
     cdef floating *M2
     cdef floating *M2_next
-    cdef floating *M2_swap
+    cdef floating *M2_alloc
     cdef floating *Zpart
     cdef uint64_t *keys
     cdef Py_ssize_t next_bsz
@@ -776,7 +764,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
     # at least 16 hidden units per block: smaller blocks cost more than they give
     T = max(1, min(<Py_ssize_t> n_threads, h // 16))
     M1 = <floating *> malloc(2 * batch_size * h * sizeof(floating))
-    # two [G_Z; X~] buffers: with masking and threads, the next minibatch is
+    # two [G_Z; X~] buffers: with noise and threads, the next minibatch is
     # corrupted into the second while the first is still in use
     M2 = <floating *> malloc(4 * batch_size * d * sizeof(floating))
     M2_next = M2 + 2 * batch_size * d if M2 != NULL else NULL
@@ -802,7 +790,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
         free(M1); free(M2); free(Zpart); free(gb); free(gc); free(part_loss); free(w2)
         free(gW); free(gV); free(keys)
         raise MemoryError("could not allocate the training work buffers")
-    M2_swap = M2  # the allocation, freed at the end whatever the swaps did
+    M2_alloc = M2  # the allocation, freed at the end whatever the swaps did
 
     with nogil:
         if shuffle:
@@ -888,7 +876,7 @@ learning_rate, momentum, beta1, beta2, epsilon, alpha, adam_t, shuffle
             n_seen = start
 
     free(M1)
-    free(M2_swap)
+    free(M2_alloc)
     free(Zpart)
     free(gb)
     free(gc)
