@@ -33,7 +33,7 @@ if OPENMP:
     if sys.platform != "win32":
         link_args.append("-fopenmp")
 
-MODULES = ["skdae._autoencoder_fast"]
+MODULES = ["skdae._engine", "skdae._autoencoder_fast"]
 
 extensions = [
     Extension(

@@ -1,13 +1,9 @@
 """Denoising autoencoder as a scikit-learn transformer."""
 
-# Python owns the policy here (validation, parameter mapping, allocation,
-# seeding, the epoch loop, early stopping, printing, warnings); the arithmetic
-# runs in ``_autoencoder_fast.pyx``.
+# Python owns the policy here (validation, allocation, seeding); the epoch
+# loop runs in ``_training.py``, the arithmetic in the engine
+# (``_engine.pyx``, inference kernels in ``_autoencoder_fast.pyx``).
 
-import os
-import time
-import warnings
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,98 +14,57 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.sparsefuncs import min_max_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
+from . import _options
 from ._autoencoder_fast import (
     _bias_activation,
     _corrupt,
     _encode_dense,
-    _openmp_max_threads,
     _reconstruction_loss_rows,
-    _seed_rng,
-    _train_epoch,
-    _train_epoch_sparse,
 )
-
-try:  # scikit-learn >= 1.9: the experimental callback API (sklearn.callback)
-    from sklearn.callback import CallbackSupportMixin
-except ImportError:  # scikit-learn < 1.9: no callbacks, fit runs as before
-
-    class _NoCallbackContext:
-        """Stands in for sklearn.callback.CallbackContext: calls nothing."""
-
-        def subcontext(self, **kwargs):
-            return self
-
-        def call_on_fit_task_begin(self, **kwargs):
-            return self
-
-        def call_on_fit_task_end(self, **kwargs):
-            return False
-
-    class CallbackSupportMixin:
-        """No ``set_callbacks`` before scikit-learn 1.9."""
-
-        def _init_callback_context(self, **kwargs):
-            return _NoCallbackContext()
-
-
-# String -> engine code maps (must match the enums in _autoencoder_fast.pyx).
-_ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "identity": 3}
-_LOSSES = {"squared_error": 0, "cross_entropy": 1}
-_CORRUPTIONS = {None: 0, "masking": 1, "gaussian": 2, "salt_and_pepper": 3}
-_SOLVERS = {"sgd": 0, "adam": 1}
+from ._engine import seed_rng, train_autoencoder_epoch
+from ._options import ACTIVATIONS, CORRUPTIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS
+from ._training import (
+    CallbackSupportMixin,
+    engine_threads,
+    interruptible_fit,
+    reset_progress,
+    run_epochs,
+)
 
 # Rows per chunk when scoring, so memory stays bounded on large inputs; the
 # chunk also shrinks so that a densified sparse chunk stays under 2**22 values.
 _SCORE_CHUNK_ROWS = 4096
 _SCORE_CHUNK_VALUES = 2**22
 
-_THREADPOOL_CONTROLLER = None
 
-# The multi-threaded engines synchronise their threads a few times per
-# minibatch; below this many flops per minibatch (10 * batch * d * h for one
-# autoencoder layer) the synchronisation costs more than the second core gives.
-_MIN_FLOPS_PER_THREADED_BATCH = 2.5e7
-
-
-def _engine_threads(batch_flops, n_units):
-    """Engine threads for a problem size, and the context to run an epoch in.
-
-    ``batch_flops`` is the work of one minibatch and ``n_units`` the width
-    that is split between the threads (blocks of at least 16 units). The
-    engine's threads are OpenMP threads (``OMP_NUM_THREADS`` and
-    threadpoolctl's limits apply). With more than one, each runs
-    single-threaded BLAS on its block, so BLAS is limited to one thread for
-    the duration of the epoch: no oversubscription. With one, the products
-    are left to the BLAS library's own threads.
-    """
-    global _THREADPOOL_CONTROLLER
-    n_threads = max(1, min(_openmp_max_threads(), os.cpu_count() or 1, n_units // 16))
-    if n_threads == 1 or batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
-        return 1, nullcontext()
-    if _THREADPOOL_CONTROLLER is None:
-        _THREADPOOL_CONTROLLER = ThreadpoolController()
-    return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+def _optimizer_state(shapes, solver, momentum, dtype):
+    """Optimizer buffers for parameters of ``shapes``: the SGD velocity or
+    Adam's first moments, and Adam's second moments (empty when unused)."""
+    def buffers(used):
+        return [np.zeros(shape if used else (0,) * len(shape), dtype=dtype)
+                for shape in shapes]
+    return buffers(solver == "adam" or momentum > 0), buffers(solver == "adam")
 
 
-def _init_bound(activation, n_features, n_components):
-    """Half-width of the uniform initialisation of the weights.
-
-    Sigmoid: the authors' reference code, ``4 * sqrt(6 / (d + h))``; tanh: the
-    Glorot bound ``sqrt(6 / (d + h))``; relu: He's ``sqrt(6 / d)``.
-    """
-    if activation == "relu":
-        return np.sqrt(6.0 / n_features)
-    bound = np.sqrt(6.0 / (n_features + n_components))
-    return 4.0 * bound if activation == "sigmoid" else bound
+def _optimizer_settings(estimator, t):
+    """What the engine needs of an estimator's optimizer parameters."""
+    return dict(
+        solver=SOLVERS[estimator.solver],
+        learning_rate=float(estimator.learning_rate),
+        momentum=float(estimator.momentum) if estimator.solver == "sgd" else 0.0,
+        beta_1=float(estimator.beta_1),
+        beta_2=float(estimator.beta_2),
+        epsilon=float(estimator.epsilon),
+        alpha=float(estimator.alpha),
+        t=int(t),
+    )
 
 
 class DenoisingAutoencoder(
@@ -156,7 +111,7 @@ class DenoisingAutoencoder(
         If True the decoder uses ``W^T``; otherwise it has its own weights
         ``decoder_components_``.
 
-    corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
+    corruption : {"masking", "gaussian", "salt_and_pepper", "swap"} or None, \
 default="masking"
         Noise applied to the encoder input during training only, drawn afresh
         for every minibatch:
@@ -171,16 +126,36 @@ default="masking"
           chance (0 or 1 with ``loss="cross_entropy"``, otherwise the
           per-feature minimum and maximum of the training data,
           ``data_min_`` and ``data_max_``);
+        - ``"swap"``: each input, with probability ``corruption_level``,
+          takes the value of the same feature in another row drawn
+          uniformly from the data being fitted (swap noise, the corruption
+          of the denoising autoencoders that won the 2017 Porto Seguro
+          competition): a corrupted value keeps its column's own
+          distribution, which suits tabular data whose columns differ in
+          scale and type, where masking to 0 does not;
         - ``None``: a plain (non-denoising) autoencoder.
 
         On sparse input only ``"masking"`` (which drops stored entries, the
         same masks the dense input would get) and ``None`` are allowed:
-        Gaussian and salt-and-pepper noise would turn every implicit zero
-        into a stored value, densifying the data.
+        Gaussian, salt-and-pepper and swap noise would give implicit zeros
+        values, densifying the data.
 
     corruption_level : float, default=0.25
-        The masking or salt-and-pepper fraction (in [0, 1]) or the Gaussian
-        standard deviation.
+        The masking, salt-and-pepper or swap fraction (in [0, 1]) or the
+        Gaussian standard deviation.
+
+    emphasis : tuple (alpha, beta) or None, default=None
+        Emphasized denoising (Vincent et al. 2010): the reconstruction loss
+        weights the components the corruption touched by ``alpha`` and the
+        others by ``beta``; ``(1, 0)`` is the paper's full emphasis (only the
+        corrupted components count), ``(1, 0.5)`` its double emphasis, and
+        None (or ``alpha == beta == 1``) the plain loss. Needs a corruption
+        that touches some components and not others (masking,
+        salt-and-pepper, swap). The weights apply to training only:
+        ``loss_`` and ``loss_curve_`` report the weighted training loss,
+        while :meth:`score` measures the plain clean reconstruction loss of
+        every component (at scoring time nothing is corrupted), the quantity
+        the emphasis is a means to.
 
     solver : {"adam", "sgd"}, default="adam"
         ``"sgd"`` is minibatch stochastic gradient descent (with optional
@@ -357,31 +332,27 @@ default="masking"
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
-        "loss": [StrOptions({"squared_error", "cross_entropy"})],
-        "output_activation": [StrOptions({"identity", "sigmoid"}), None],
+        **_options.LAYER_CONSTRAINTS,
+        "loss": _options.LOSS_CONSTRAINT,
+        "output_activation": _options.OUTPUT_CONSTRAINT,
         "tied_weights": ["boolean"],
-        "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
         "corruption_level": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "emphasis": _options.EMPHASIS_CONSTRAINT,
+        **_options.OPTIMIZER_CONSTRAINTS,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
-        "contraction": [Interval(Real, 0, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        **_options.STOPPING_CONSTRAINTS,
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
+
+    # private state a fit creates besides its fitted attributes
+    _TRAINING_STATE = ("_rng_state", "_state1", "_state2", "_adam_t",
+                       "_no_improvement_count")
 
     def __init__(
         self,
@@ -393,6 +364,7 @@ default="masking"
         tied_weights=True,
         corruption="masking",
         corruption_level=0.25,
+        emphasis=None,
         solver="adam",
         learning_rate=0.01,
         batch_size=32,
@@ -419,6 +391,7 @@ default="masking"
         self.tied_weights = tied_weights
         self.corruption = corruption
         self.corruption_level = corruption_level
+        self.emphasis = emphasis
         self.solver = solver
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -488,18 +461,14 @@ default="masking"
         return self.output_activation
 
     def _check_params(self):
-        if self.loss == "cross_entropy" and self._output_activation() != "sigmoid":
+        if LOSSES[self.loss].needs_unit_interval and self._output_activation() != "sigmoid":
             raise ValueError(
-                "loss='cross_entropy' requires a sigmoid output; got "
+                f"loss={self.loss!r} requires a sigmoid output; got "
                 f"output_activation={self.output_activation!r}. Use "
                 "output_activation=None (or 'sigmoid'), or loss='squared_error'."
             )
-        if self.corruption in ("masking", "salt_and_pepper") and self.corruption_level > 1:
-            raise ValueError(
-                f"corruption_level is the fraction of inputs corrupted by "
-                f"corruption={self.corruption!r} and must lie in [0, 1]; got "
-                f"{self.corruption_level!r}."
-            )
+        return _options.check_corruption(self.corruption, self.corruption_level,
+                                         emphasis=self.emphasis)
 
     def _check_unit_interval(self, X, column_bounds=None):
         """Cross-entropy is only defined for targets in [0, 1].
@@ -523,7 +492,7 @@ default="masking"
 
     def _initialize(self, n_features, dtype, rng):
         """Allocate parameters, optimizer state and the engine's RNG."""
-        bound = _init_bound(self.activation, n_features, self.n_components)
+        bound = ACTIVATIONS[self.activation].init_bound(n_features, self.n_components)
         shape = (self.n_components, n_features)
         self.components_ = rng.uniform(-bound, bound, size=shape).astype(dtype)
         if not self.tied_weights:
@@ -533,57 +502,31 @@ default="masking"
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
         self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
         self._rng_state = np.empty(4, dtype=np.uint64)
-        _seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
-
-        def state():
-            # Optimizer buffers shaped like [W, V, b, c]; empty when unused.
-            empty_w = np.empty((0, 0), dtype=dtype)
-            need_v = not self.tied_weights
-            return [
-                np.zeros(shape, dtype=dtype),
-                np.zeros(shape, dtype=dtype) if need_v else empty_w,
-                np.zeros(self.n_components, dtype=dtype),
-                np.zeros(n_features, dtype=dtype),
-            ]
-
-        uses_state1 = self.solver == "adam" or self.momentum > 0
-        empty = [np.empty((0, 0), dtype=dtype), np.empty((0, 0), dtype=dtype),
-                 np.empty(0, dtype=dtype), np.empty(0, dtype=dtype)]
-        self._state1 = state() if uses_state1 else empty
-        self._state2 = state() if self.solver == "adam" else list(empty)
+        seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
+        # optimizer buffers shaped like [W, V, b, c] (V's empty when tied)
+        self._state1, self._state2 = _optimizer_state(
+            [shape, (0, 0) if self.tied_weights else shape, (self.n_components,),
+             (n_features,)], self.solver, self.momentum, dtype)
         self._adam_t = 0
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
+        reset_progress(self, self.early_stopping)
         self.data_min_ = np.full(n_features, np.inf, dtype=dtype)
         self.data_max_ = np.full(n_features, -np.inf, dtype=dtype)
 
-    def _parameters(self):
-        """The mutable training state, in a fixed order (for snapshots)."""
+    def _training_state(self):
+        """The arrays an epoch changes, in a fixed order: the parameters
+        (``_n_parameters`` of them), the optimizer state, the engine's random
+        state."""
         arrays = [self.components_, self.intercept_hidden_, self.intercept_visible_]
         if not self.tied_weights:
             arrays.append(self.decoder_components_)
         return arrays + self._state1 + self._state2 + [self._rng_state]
 
-    def _snapshot(self):
-        return [a.copy() for a in self._parameters()], self._adam_t
-
-    def _restore(self, snapshot):
-        arrays, self._adam_t = snapshot
-        for dst, src in zip(self._parameters(), arrays):
-            dst[...] = src
+    @property
+    def _n_parameters(self):
+        return 3 if self.tied_weights else 4
 
     def _fit(self, X, y, incremental):
-        self._check_params()
+        emphasis = self._check_params()
         if self.early_stopping and incremental:
             raise ValueError(
                 "partial_fit does not support early_stopping=True; call fit, or "
@@ -592,19 +535,17 @@ default="masking"
         first_pass = not hasattr(self, "components_") or (
             not self.warm_start and not incremental
         )
+        with interruptible_fit(self, first_pass):
+            return self._fit_validated(X, y, incremental, first_pass, emphasis)
+
+    def _fit_validated(self, X, y, incremental, first_pass, emphasis):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=first_pass,
         )
         sparse = sp.issparse(X)
-        if sparse and self.corruption not in (None, "masking"):
-            raise ValueError(
-                f"corruption={self.corruption!r} is not supported on sparse input: it "
-                "would give every implicit zero a value and densify the data. Use "
-                "corruption='masking' (drops stored entries) or None, or pass a "
-                "dense array (X.toarray()) if it fits in memory."
-            )
         if sparse:
+            _options.check_sparse_corruption(self.corruption)
             X_min, X_max = min_max_axis(X, axis=0)
         else:
             X_min, X_max = X.min(axis=0), X.max(axis=0)
@@ -618,26 +559,10 @@ default="masking"
             self._initialize(X.shape[1], X.dtype, rng)
         np.minimum(self.data_min_, X_min, out=self.data_min_)
         np.maximum(self.data_max_, X_max, out=self.data_max_)
-        if self.loss == "cross_entropy":
-            noise_low = np.zeros_like(self.data_min_)
-            noise_high = np.ones_like(self.data_max_)
-        else:
-            noise_low, noise_high = self.data_min_, self.data_max_
-
-        n_epochs = 1 if incremental else self.max_iter
-        # Callbacks (scikit-learn >= 1.9) see one task per fit or partial_fit
-        # call with one subtask per epoch, and the data as passed to fit.
-        callback_ctx = self._init_callback_context(
-            task_name="partial_fit" if incremental else "fit", max_subtasks=n_epochs
-        )
-        callback_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
-        X_fit = X
-
-        X_val = None
+        X_fit, X_val = X, None
         if self.early_stopping:
-            X, X_val = train_test_split(
-                X, test_size=self.validation_fraction, random_state=rng
-            )
+            X, X_val = train_test_split(X, test_size=self.validation_fraction,
+                                        random_state=rng)
             if X.shape[0] < 1 or X_val.shape[0] < 1:
                 raise ValueError(
                     f"validation_fraction={self.validation_fraction} leaves an empty "
@@ -646,115 +571,69 @@ default="masking"
                 )
             if not sparse:
                 X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
-            best = self._snapshot()
-
-        order = np.arange(X.shape[0], dtype=np.intp)
-        engine_params = dict(
-            batch_size=self.batch_size,
-            tied=self.tied_weights,
-            activation=_ACTIVATIONS[self.activation],
-            output=_ACTIVATIONS[self._output_activation()],
-            loss=_LOSSES[self.loss],
-            noise=_CORRUPTIONS[self.corruption],
-            noise_level=float(self.corruption_level),
-            solver=_SOLVERS[self.solver],
-            learning_rate=float(self.learning_rate),
-            momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
-            beta1=float(self.beta_1),
-            beta2=float(self.beta_2),
-            epsilon=float(self.epsilon),
-            alpha=float(self.alpha),
-            contraction=float(self.contraction),
-            shuffle=self.shuffle,
-        )
-        W = self.components_
-        V = W if self.tied_weights else self.decoder_components_
-        if sparse:
-            indices = X.indices.astype(np.intp, copy=False)
-            indptr = X.indptr.astype(np.intp, copy=False)
-            row_nnz = np.diff(indptr)
-            max_batch_nnz = int(min(X.nnz, self.batch_size * row_nnz.max(initial=0)))
-            del engine_params["noise_level"], engine_params["noise"]
-        for _ in range(n_epochs):
-            epoch_ctx = callback_ctx.subcontext(task_name="epoch")
-            epoch_ctx.call_on_fit_task_begin(estimator=self, X=X_fit, y=y)
-            tic = time.perf_counter()
-            snapshot = self._snapshot()
-            if sparse:
-                loss_sum, adam_t, n_seen = _train_epoch_sparse(
-                    X.data, indices, indptr, order, W, V, self.intercept_hidden_,
-                    self.intercept_visible_, self._state1, self._state2,
-                    self._rng_state, adam_t=self._adam_t, max_batch_nnz=max_batch_nnz,
-                    noise=_CORRUPTIONS[self.corruption],
-                    noise_level=float(self.corruption_level), **engine_params,
-                )
-            else:
-                n_threads, blas_limit = _engine_threads(
-                    10.0 * min(self.batch_size, X.shape[0]) * X.shape[1] * self.n_components,
-                    self.n_components)
-                with blas_limit:
-                    loss_sum, adam_t, n_seen = _train_epoch(
-                        X, order, W, V, self.intercept_hidden_, self.intercept_visible_,
-                        self._state1, self._state2, noise_low, noise_high,
-                        self._rng_state, adam_t=self._adam_t, n_threads=n_threads,
-                        **engine_params,
-                    )
-            self._adam_t = adam_t
-            if n_seen < X.shape[0] or not all(
-                np.isfinite(a).all() for a in self._parameters()[:4]
-            ):
-                self._restore(snapshot)
-                raise ValueError(
-                    f"Training diverged in epoch {self.n_iter_ + 1}: the "
-                    "reconstruction loss became non-finite. The learning rate "
-                    f"(learning_rate={self.learning_rate}, solver={self.solver!r}) "
-                    "is too large for this data: lower it (e.g. ten times), "
-                    "standardize the inputs, or use solver='adam'. The parameters "
-                    "of the last finite epoch were kept."
-                )
-            self.n_iter_ += 1
-            self.t_ += X.shape[0]
-            self.loss_ = loss_sum / X.shape[0] + self._penalty()
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(
-                    "Iteration %d, loss = %.8f, time = %.2fs"
-                    % (self.n_iter_, self.loss_, time.perf_counter() - tic)
-                )
-            if self._update_no_improvement_count(X_val):
-                best = self._snapshot()
-            stop = epoch_ctx.call_on_fit_task_end(
-                estimator=self, X=X_fit, y=y,
-                reconstruction_attributes=self._fitted_attributes,
-            )
-            if incremental:
-                break
-            if stop:
-                if self.verbose:
-                    print("A callback stopped the training.")
-                break
-            if self._no_improvement_count > self.n_iter_no_change:
-                if self.verbose:
-                    what = "Validation score" if self.early_stopping else "Training loss"
-                    print(
-                        f"{what} did not improve more than tol={self.tol} for "
-                        f"{self.n_iter_no_change} consecutive epochs. Stopping."
-                    )
-                break
-        else:
-            if not incremental:
-                warnings.warn(
-                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                    "reached and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                )
-        if self.early_stopping:
-            self._restore(best)
-        callback_ctx.call_on_fit_task_end(
-            estimator=self, X=X_fit, y=y,
-            reconstruction_attributes=self._fitted_attributes,
+        run_epochs(
+            self, self._epoch_runner(X, emphasis),
+            n_epochs=1 if incremental else self.max_iter, n_rows=X.shape[0],
+            incremental=incremental, X=X_fit, y=y,
+            validation=None if X_val is None else (
+                lambda: float(np.mean(-self._row_loss(X_val)))),
         )
         return self
+
+    def _noise_extremes(self):
+        """The values salt-and-pepper noise writes: 0 and 1 for the
+        cross-entropy, else each feature's minimum and maximum."""
+        if LOSSES[self.loss].needs_unit_interval:
+            return np.zeros_like(self.data_min_), np.ones_like(self.data_max_)
+        return self.data_min_, self.data_max_
+
+    def _epoch_runner(self, X, emphasis):
+        """A function that runs one epoch over ``X`` in the engine, in place,
+        and returns ``(loss_sum, n_seen, status)``."""
+        sparse = sp.issparse(X)
+        order = np.arange(X.shape[0], dtype=np.intp)
+        d, h = X.shape[1], self.n_components
+        low, high = self._noise_extremes()
+        model = dict(activation=ACTIVATIONS[self.activation].code,
+                     output=OUTPUT_ACTIVATIONS[self._output_activation()],
+                     loss=LOSSES[self.loss].code, contraction=float(self.contraction),
+                     encoder_transposed=not sparse)
+        noise = dict(noise=CORRUPTIONS[self.corruption].code,
+                     level=float(self.corruption_level), low=low, high=high,
+                     emphasis=emphasis)
+        csr = {}
+        if sparse:
+            csr = dict(indptr=X.indptr.astype(np.intp, copy=False),
+                       indices=X.indices.astype(np.intp, copy=False))
+
+        def epoch():
+            W = self.components_
+            V = None if self.tied_weights else self.decoder_components_
+            states = [list(pair) for pair in zip(self._state1, self._state2)]
+            if sparse:
+                # the CSR engine reads the encoder as (n_features, n_hidden):
+                # each stored entry then touches one contiguous run of weights
+                W = np.ascontiguousarray(W.T)
+                states[0] = [np.ascontiguousarray(a.T) for a in states[0]]
+            n_threads, blas_limit = engine_threads(
+                10.0 * min(self.batch_size, X.shape[0]) * d * h, h)
+            try:
+                with blas_limit:
+                    loss_sum, self._adam_t, n_seen, status = train_autoencoder_epoch(
+                        X, order, self._rng_state,
+                        [W, V, self.intercept_hidden_, self.intercept_visible_], states,
+                        _optimizer_settings(self, self._adam_t), model, noise,
+                        batch_size=self.batch_size, shuffle=self.shuffle,
+                        n_threads=n_threads, **csr,
+                    )
+            finally:
+                if sparse:
+                    self.components_[...] = W.T
+                    for dst, src in zip((self._state1[0], self._state2[0]), states[0]):
+                        dst[...] = src.T
+            return loss_sum, n_seen, status
+
+        return epoch
 
     def _fitted_attributes(self):
         """Copies of what inference needs, for a callback's ``fitted_estimator``
@@ -778,28 +657,6 @@ default="masking"
             sq += float(np.dot(V, V))
         return 0.5 * self.alpha * sq
 
-    def _update_no_improvement_count(self, X_val):
-        """Track convergence as MLP does; return True on a new best validation score."""
-        if X_val is not None:
-            score = float(np.mean(-self._row_loss(X_val)))
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print("Validation score: %f" % score)
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                return True
-            return False
-        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-        return False
-
     # ------------------------------------------------------------------ #
     # Inference
     # ------------------------------------------------------------------ #
@@ -819,14 +676,14 @@ default="masking"
         if sp.issparse(X):
             H = np.ascontiguousarray(safe_sparse_dot(X, self.components_.T,
                                                      dense_output=True))
-            _bias_activation(H, self.intercept_hidden_, _ACTIVATIONS[self.activation])
+            _bias_activation(H, self.intercept_hidden_, ACTIVATIONS[self.activation].code)
             return H
         H = np.empty((X.shape[0], self.n_components), dtype=self.components_.dtype)
-        n_threads, blas_limit = _engine_threads(
+        n_threads, blas_limit = engine_threads(
             2.0 * X.shape[0] * X.shape[1] * self.n_components, X.shape[0])
         with blas_limit:
             nonfinite = _encode_dense(X, self.components_, self.intercept_hidden_,
-                                      _ACTIVATIONS[self.activation], H, n_threads)
+                                      ACTIVATIONS[self.activation].code, H, n_threads)
         if nonfinite:
             raise ValueError(
                 "Input X contains NaN or infinity (or values so large that "
@@ -852,8 +709,8 @@ default="masking"
             if sp.issparse(Xb):
                 Xb = Xb.toarray()
             _reconstruction_loss_rows(
-                Xb, Z, self.intercept_visible_, _LOSSES[self.loss],
-                _ACTIVATIONS[self._output_activation()], out[batch],
+                Xb, Z, self.intercept_visible_, LOSSES[self.loss].code,
+                OUTPUT_ACTIVATIONS[self._output_activation()], out[batch],
             )
         return out
 
@@ -898,7 +755,8 @@ default="masking"
             )
         H = H.astype(self.components_.dtype, copy=False)
         Z = H @ self._decoder_weights()
-        _bias_activation(Z, self.intercept_visible_, _ACTIVATIONS[self._output_activation()])
+        _bias_activation(Z, self.intercept_visible_,
+                         OUTPUT_ACTIVATIONS[self._output_activation()])
         return Z
 
     def jacobian_squared_norm(self, X):
@@ -920,12 +778,7 @@ default="masking"
         """
         check_is_fitted(self)
         H = self._encode(self._validate_X(X)).astype(np.float64, copy=False)
-        if self.activation == "sigmoid":
-            deriv = H * (1.0 - H)
-        elif self.activation == "tanh":
-            deriv = 1.0 - H * H
-        else:
-            deriv = (H > 0).astype(np.float64)
+        deriv = ACTIVATIONS[self.activation].derivative(H)
         W = self.components_.astype(np.float64, copy=False)
         return (deriv * deriv) @ np.einsum("ij,ij->i", W, W)
 
@@ -975,13 +828,10 @@ default="masking"
         tests; training draws its noise inside the engine."""
         state = np.empty(4, dtype=np.uint64)
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        _seed_rng(state, int(seed))
+        seed_rng(state, int(seed))
         out = np.empty_like(X)
-        if self.loss == "cross_entropy":
-            low, high = np.zeros_like(self.data_min_), np.ones_like(self.data_max_)
-        else:
-            low, high = self.data_min_, self.data_max_
-        _corrupt(X, out, _CORRUPTIONS[self.corruption], float(self.corruption_level),
+        low, high = self._noise_extremes()
+        _corrupt(X, out, CORRUPTIONS[self.corruption].code, float(self.corruption_level),
                  low, high, state)
         return out
 
@@ -992,7 +842,6 @@ default="masking"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Gaussian and salt-and-pepper noise would densify sparse input
-        tags.input_tags.sparse = self.corruption in (None, "masking")
+        tags.input_tags.sparse = _options.keeps_sparse(self.corruption)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -1,4 +1,6 @@
-/* Branch-free float32 exp and log(1 + x) that GCC can vectorise.
+/* The engine's vectorisable C kernels (float32 and float64).
+ *
+ * Branch-free exp and log(1 + x) that GCC can vectorise.
  *
  * glibc's expf/logf are scalar calls, so a loop that uses them stays scalar
  * unless the whole module is built with -ffast-math (which would also break
@@ -177,14 +179,21 @@ static inline uint64_t skdae_mix64(uint64_t z)
 }
 
 #define SKDAE_MASK_BLOCK 512
+/* NAME(x, xt, d, key, thr, wt, alpha, beta): xt = the masked row; when wt is
+ * not NULL also the emphasis weights wt[k] = alpha where feature k is
+ * masked, beta elsewhere (x and xt may be NULL for weights alone). The
+ * three variants are one inlined loop with constant flags. */
 #define SKDAE_DEFINE_MASK_ROW(NAME, T)                                          \
-SKDAE_CLONES                                                                    \
-static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr)    \
+SKDAE_INLINE void NAME##_loop(const T *x, T *xt, ptrdiff_t d, uint64_t key,    \
+                              uint64_t thr, T *wt, T alpha, T beta,             \
+                              const int do_x, const int do_w)                   \
 {                                                                               \
     union { uint64_t q[SKDAE_MASK_BLOCK / 2]; uint32_t w[SKDAE_MASK_BLOCK]; } r; \
     if (thr > 0xFFFFFFFFull) {                                                  \
-        for (ptrdiff_t k = 0; k < d; k++)                                       \
-            xt[k] = 0;                                                          \
+        for (ptrdiff_t k = 0; k < d; k++) {                                     \
+            if (do_x) xt[k] = 0;                                                \
+            if (do_w) wt[k] = alpha;                                            \
+        }                                                                       \
         return;                                                                 \
     }                                                                           \
     uint32_t t32 = (uint32_t) thr;                                              \
@@ -197,9 +206,22 @@ static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr)    
         for (ptrdiff_t k = 0; k < n; k++) {                                     \
             uint32_t u = SKDAE_LITTLE_ENDIAN ? r.w[k]                           \
                 : (uint32_t) (r.q[k >> 1] >> (32 * (k & 1)));                  \
-            xt[s0 + k] = u < t32 ? (T) 0 : x[s0 + k];                           \
+            if (do_x) xt[s0 + k] = u < t32 ? (T) 0 : x[s0 + k];                 \
+            if (do_w) wt[s0 + k] = u < t32 ? alpha : beta;                      \
         }                                                                       \
     }                                                                           \
+}                                                                               \
+                                                                                \
+SKDAE_CLONES                                                                    \
+static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr,    \
+                 T *wt, T alpha, T beta)                                        \
+{                                                                               \
+    if (wt == NULL)                                                             \
+        NAME##_loop(x, xt, d, key, thr, wt, alpha, beta, 1, 0);                 \
+    else if (xt == NULL)                                                        \
+        NAME##_loop(x, xt, d, key, thr, wt, alpha, beta, 0, 1);                 \
+    else                                                                        \
+        NAME##_loop(x, xt, d, key, thr, wt, alpha, beta, 1, 1);                 \
 }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -260,21 +282,73 @@ SKDAE_DEFINE_GAUSSIAN_ROW(skdae_gaussian_row_f64, double)
 
 /* Salt-and-pepper noise on one row keyed by key: feature k is replaced when
  * the low 32 bits of mix64(key + k * 0x9E3779B97F4A7C15) are below thr (P =
- * thr / 2**32), by high[k] if bit 32 is set, else by low[k]. */
+ * thr / 2**32), by high[k] if bit 32 is set, else by low[k]; emphasis
+ * weights as for masking when wt is not NULL. */
 #define SKDAE_DEFINE_SALT_PEPPER_ROW(NAME, T)                                   \
-SKDAE_CLONES                                                                    \
-static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr,    \
-                 const T *low, const T *high)                                   \
+SKDAE_INLINE void NAME##_loop(const T *x, T *xt, ptrdiff_t d, uint64_t key,    \
+                              uint64_t thr, const T *low, const T *high,        \
+                              T *wt, T alpha, T beta, const int do_w)           \
 {                                                                               \
     for (ptrdiff_t k = 0; k < d; k++) {                                         \
         uint64_t r = skdae_mix64(key + (uint64_t) k * 0x9E3779B97F4A7C15ull);   \
         T noisy = (r >> 32) & 1u ? high[k] : low[k];                            \
-        xt[k] = (r & 0xFFFFFFFFull) < thr ? noisy : x[k];                       \
+        int hit = (r & 0xFFFFFFFFull) < thr;                                    \
+        xt[k] = hit ? noisy : x[k];                                             \
+        if (do_w) wt[k] = hit ? alpha : beta;                                   \
     }                                                                           \
+}                                                                               \
+                                                                                \
+SKDAE_CLONES                                                                    \
+static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr,    \
+                 const T *low, const T *high, T *wt, T alpha, T beta)           \
+{                                                                               \
+    if (wt == NULL)                                                             \
+        NAME##_loop(x, xt, d, key, thr, low, high, wt, alpha, beta, 0);         \
+    else                                                                        \
+        NAME##_loop(x, xt, d, key, thr, low, high, wt, alpha, beta, 1);         \
 }
 
 SKDAE_DEFINE_SALT_PEPPER_ROW(skdae_salt_pepper_row_f32, float)
 SKDAE_DEFINE_SALT_PEPPER_ROW(skdae_salt_pepper_row_f64, double)
+
+/* Swap noise on one row keyed by key (the corruption of the denoising
+ * autoencoders of the 2017 Porto Seguro competition): feature k is replaced
+ * when the low 32 bits of mix64(key + k * 0x9E3779B97F4A7C15) are below thr
+ * (P = thr / 2**32), by the same feature of another row of X (n rows of d
+ * values, row-major), drawn uniformly from the n - 1 rows other than row
+ * `self` with the high 32 bits (Lemire's multiply-shift). A corrupted value
+ * thus keeps its column's own distribution. Emphasis weights as for
+ * masking when wt is not NULL. With n = 1 the row stays as it is. */
+#define SKDAE_DEFINE_SWAP_ROW(NAME, T)                                          \
+SKDAE_INLINE void NAME##_loop(const T *x, T *xt, ptrdiff_t d, uint64_t key,    \
+                              uint64_t thr, const T *X, ptrdiff_t n,            \
+                              ptrdiff_t self, T *wt, T alpha, T beta,           \
+                              const int do_w)                                   \
+{                                                                               \
+    uint64_t others = n > 1 ? (uint64_t) (n - 1) : 0;                           \
+    for (ptrdiff_t k = 0; k < d; k++) {                                         \
+        uint64_t r = skdae_mix64(key + (uint64_t) k * 0x9E3779B97F4A7C15ull);   \
+        ptrdiff_t other = (ptrdiff_t) (((r >> 32) * others) >> 32);             \
+        other = n > 1 ? other + (other >= self) : self;                         \
+        int hit = (r & 0xFFFFFFFFull) < thr;                                    \
+        xt[k] = hit ? X[other * d + k] : x[k];                                  \
+        if (do_w) wt[k] = hit ? alpha : beta;                                   \
+    }                                                                           \
+}                                                                               \
+                                                                                \
+SKDAE_CLONES                                                                    \
+static void NAME(const T *x, T *xt, ptrdiff_t d, uint64_t key, uint64_t thr,    \
+                 const T *X, ptrdiff_t n, ptrdiff_t self, T *wt, T alpha,       \
+                 T beta)                                                        \
+{                                                                               \
+    if (wt == NULL)                                                             \
+        NAME##_loop(x, xt, d, key, thr, X, n, self, wt, alpha, beta, 0);        \
+    else                                                                        \
+        NAME##_loop(x, xt, d, key, thr, X, n, self, wt, alpha, beta, 1);        \
+}
+
+SKDAE_DEFINE_SWAP_ROW(skdae_swap_row_f32, float)
+SKDAE_DEFINE_SWAP_ROW(skdae_swap_row_f64, double)
 
 /* The row kernels of the engine, one definition for float32 and float64:
  * T the type, EXP and LOG1P its exp and log(1 + e) above. */
@@ -295,15 +369,18 @@ static void NAME(T *A, const T *bias, ptrdiff_t m)                              
 
 /* Cross-entropy of one row's columns [k0, k1) from decoder pre-activations
  * Zr (bias c not yet added) against the clean row Xr: overwrites Zr with
- * G_Z = (sigmoid(z) - x) * inv_b, adds it to gc, and returns the summed loss
- * max(z, 0) - x z + log(1 + exp(-|z|)). The loss terms go through a stack
- * buffer and are summed in double in eight interleaved lanes (term k into
- * lane (k - k0) % 8), a fixed order the compiler can vectorise; one
- * sequential sum would cost a dependent add (4 cycles) per value. */
+ * G_Z = w (sigmoid(z) - x) * inv_b, adds it to gc, and returns the summed loss
+ * w (max(z, 0) - x z + log(1 + exp(-|z|))), with w = Wr[k] the emphasis
+ * weight of the value, or 1 when Wr is NULL (the unweighted loop, a separate
+ * inlined copy, so its arithmetic is exactly the plain loss's). The loss
+ * terms go through a stack buffer and are summed in double in eight
+ * interleaved lanes (term k into lane (k - k0) % 8), a fixed order the
+ * compiler can vectorise; one sequential sum would cost a dependent add (4
+ * cycles) per value. */
 #define SKDAE_DEFINE_CROSS_ENTROPY_ROW(NAME, T, EXP, LOG1P)                     \
-SKDAE_CLONES                                                                    \
-static double NAME(T *Zr, const T *Xr, const T *c, T *gc, ptrdiff_t k0,         \
-                   ptrdiff_t k1, T inv_b)                                       \
+SKDAE_INLINE double NAME##_loop(T *Zr, const T *Xr, const T *c, T *gc,         \
+                                const T *Wr, ptrdiff_t k0, ptrdiff_t k1,        \
+                                T inv_b, const int weighted)                    \
 {                                                                               \
     T terms[512];                                                               \
     double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
@@ -316,8 +393,13 @@ static double NAME(T *Zr, const T *Xr, const T *c, T *gc, ptrdiff_t k0,         
             T e = EXP(-az);                                                     \
             T inv = (T) 1 / ((T) 1 + e);                                        \
             T p = z >= 0 ? inv : e * inv;                                       \
-            terms[k - s0] = (z > 0 ? z : (T) 0) - x * z + LOG1P(e);             \
+            T term = (z > 0 ? z : (T) 0) - x * z + LOG1P(e);                    \
             T g = (p - x) * inv_b;                                              \
+            if (weighted) {                                                     \
+                term *= Wr[k];                                                  \
+                g *= Wr[k];                                                     \
+            }                                                                   \
+            terms[k - s0] = term;                                               \
             Zr[k] = g;                                                          \
             gc[k] += g;                                                         \
         }                                                                       \
@@ -330,18 +412,29 @@ static double NAME(T *Zr, const T *Xr, const T *c, T *gc, ptrdiff_t k0,         
     }                                                                           \
     return ((lane[0] + lane[1]) + (lane[2] + lane[3]))                          \
          + ((lane[4] + lane[5]) + (lane[6] + lane[7]));                         \
+}                                                                               \
+                                                                                \
+SKDAE_CLONES                                                                    \
+static double NAME(T *Zr, const T *Xr, const T *c, T *gc, const T *Wr,          \
+                   ptrdiff_t k0, ptrdiff_t k1, T inv_b)                         \
+{                                                                               \
+    if (Wr == NULL)                                                             \
+        return NAME##_loop(Zr, Xr, c, gc, Wr, k0, k1, inv_b, 0);                \
+    return NAME##_loop(Zr, Xr, c, gc, Wr, k0, k1, inv_b, 1);                    \
 }
 
 /* Squared error of one row's columns [k0, k1), as the cross-entropy kernel:
- * output o(z) = z (sigmoid_out = 0) or sigmoid(z), loss (o - x)**2 / 2 per
- * value (in double, eight lanes), Zr overwritten with G_Z = dL/dz * inv_b,
- * also added to gc. NAME##_value is one value and NAME##_lanes the loop,
- * inlined with a constant sigmoid_out so that the identity loop does not
- * compute (and discard) the sigmoid, as it would after if-conversion of a
- * runtime test. */
+ * output o(z) = z (sigmoid_out = 0) or sigmoid(z), loss w (o - x)**2 / 2 per
+ * value (in double, eight lanes), Zr overwritten with G_Z = w dL/dz * inv_b,
+ * also added to gc; w from Wr as for the cross-entropy. NAME##_value is one
+ * value and NAME##_lanes the loop, inlined with constant flags so that the
+ * identity loop does not compute (and discard) the sigmoid, as it would
+ * after if-conversion of a runtime test, and the unweighted loop does not
+ * multiply by weights. */
 #define SKDAE_DEFINE_SQUARED_ERROR_ROW(NAME, T, EXP)                            \
 SKDAE_INLINE double NAME##_value(T *Zr, const T *Xr, const T *c, T *gc,         \
-                                 ptrdiff_t k, T inv_b, int sigmoid_out)         \
+                                 const T *Wr, ptrdiff_t k, T inv_b,             \
+                                 int sigmoid_out, int weighted)                 \
 {                                                                               \
     T z = Zr[k] + c[k];                                                         \
     T o = z, slope = 1;                                                         \
@@ -354,33 +447,46 @@ SKDAE_INLINE double NAME##_value(T *Zr, const T *Xr, const T *c, T *gc,         
     }                                                                           \
     T diff = o - Xr[k];                                                         \
     T g = diff * slope * inv_b;                                                 \
+    double term = 0.5 * (double) diff * (double) diff;                          \
+    if (weighted) {                                                             \
+        g *= Wr[k];                                                             \
+        term *= (double) Wr[k];                                                 \
+    }                                                                           \
     Zr[k] = g;                                                                  \
     gc[k] += g;                                                                 \
-    return 0.5 * (double) diff * (double) diff;                                 \
+    return term;                                                                \
 }                                                                               \
                                                                                 \
 SKDAE_INLINE double NAME##_lanes(T *Zr, const T *Xr, const T *c, T *gc,         \
-                                 ptrdiff_t k0, ptrdiff_t k1, T inv_b,           \
-                                 const int sigmoid_out)                         \
+                                 const T *Wr, ptrdiff_t k0, ptrdiff_t k1,       \
+                                 T inv_b, const int sigmoid_out,                \
+                                 const int weighted)                            \
 {                                                                               \
     double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
     ptrdiff_t k = k0;                                                           \
     for (; k + 8 <= k1; k += 8)                                                 \
         for (int l = 0; l < 8; l++)                                             \
-            lane[l] += NAME##_value(Zr, Xr, c, gc, k + l, inv_b, sigmoid_out);  \
+            lane[l] += NAME##_value(Zr, Xr, c, gc, Wr, k + l, inv_b,            \
+                                    sigmoid_out, weighted);                     \
     for (int l = 0; k < k1; k++, l++)                                           \
-        lane[l] += NAME##_value(Zr, Xr, c, gc, k, inv_b, sigmoid_out);          \
+        lane[l] += NAME##_value(Zr, Xr, c, gc, Wr, k, inv_b, sigmoid_out,       \
+                                weighted);                                      \
     return ((lane[0] + lane[1]) + (lane[2] + lane[3]))                          \
          + ((lane[4] + lane[5]) + (lane[6] + lane[7]));                         \
 }                                                                               \
                                                                                 \
 SKDAE_CLONES                                                                    \
-static double NAME(T *Zr, const T *Xr, const T *c, T *gc, ptrdiff_t k0,         \
-                   ptrdiff_t k1, T inv_b, int sigmoid_out)                      \
+static double NAME(T *Zr, const T *Xr, const T *c, T *gc, const T *Wr,          \
+                   ptrdiff_t k0, ptrdiff_t k1, T inv_b, int sigmoid_out)        \
 {                                                                               \
+    if (Wr == NULL) {                                                           \
+        if (sigmoid_out)                                                        \
+            return NAME##_lanes(Zr, Xr, c, gc, Wr, k0, k1, inv_b, 1, 0);        \
+        return NAME##_lanes(Zr, Xr, c, gc, Wr, k0, k1, inv_b, 0, 0);            \
+    }                                                                           \
     if (sigmoid_out)                                                            \
-        return NAME##_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 1);                   \
-    return NAME##_lanes(Zr, Xr, c, gc, k0, k1, inv_b, 0);                       \
+        return NAME##_lanes(Zr, Xr, c, gc, Wr, k0, k1, inv_b, 1, 1);            \
+    return NAME##_lanes(Zr, Xr, c, gc, Wr, k0, k1, inv_b, 0, 1);                \
 }
 
 SKDAE_DEFINE_SIGMOID_BIAS(skdae_sigmoid_bias_f32, float, skdae_expf)

@@ -1,16 +1,16 @@
 """Stacked denoising autoencoders: greedy layer-wise pretraining, and a
 classifier that fine-tunes the whole stack with a softmax output layer."""
 
-# Pretraining fits one DenoisingAutoencoder per layer (the single-layer
-# engine); fine-tuning runs ``_finetune_epoch`` of the same Cython module,
-# one GIL-free call per epoch. Python owns validation, seeding, the epoch
-# loop, early stopping and the fitted attributes.
+# Pretraining fits one DenoisingAutoencoder per layer; fine-tuning runs the
+# engine's ``train_stack_epoch`` (``_engine.pyx``), one GIL-free call per
+# epoch, inside the shared epoch loop of ``_training.py``. Python owns
+# validation, seeding and the fitted attributes.
 
-import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.base import (
     BaseEstimator,
@@ -22,22 +22,22 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._autoencoder import (
-    _ACTIVATIONS,
-    _LOSSES,
-    _SOLVERS,
-    DenoisingAutoencoder,
-    _engine_threads,
-    _init_bound,
-)
-from ._autoencoder_fast import (
-    _bias_activation,
-    _finetune_epoch,
-    _seed_rng,
+from . import _options
+from ._autoencoder import DenoisingAutoencoder, _optimizer_settings, _optimizer_state
+from ._autoencoder_fast import _bias_activation
+from ._engine import seed_rng, train_stack_epoch
+from ._options import ACTIVATIONS, LOSSES
+from ._training import (
+    CallbackSupportMixin,
+    engine_threads,
+    interruptible_fit,
+    reset_progress,
+    run_epochs,
 )
 
 
@@ -72,19 +72,31 @@ def _check_hidden_layer_sizes(hidden_layer_sizes):
     return [int(s) for s in sizes]
 
 
-def _check_corruption_levels(levels, corruption, n_layers):
+def _check_corruption_levels(levels, corruption, n_layers, emphasis=None):
+    """Each layer's corruption level and emphasis, checked by the rules of a
+    single autoencoder (``_options.check_corruption``)."""
     levels = _per_layer(levels, n_layers, "corruption_levels")
-    for level in levels:
+    emphases = _per_layer_emphasis(emphasis, n_layers)
+    for i, level in enumerate(levels):
         if not isinstance(level, Real) or isinstance(level, bool) or not level >= 0:
             raise ValueError(
                 f"corruption_levels must hold non-negative floats; got {level!r}."
             )
-        if corruption in ("masking", "salt_and_pepper") and level > 1:
-            raise ValueError(
-                "corruption_levels are the fractions of inputs corrupted by "
-                f"corruption={corruption!r} and must lie in [0, 1]; got {level!r}."
-            )
-    return [float(level) for level in levels]
+        where = f" (layer {i + 1})" if n_layers > 1 else ""
+        emphases[i] = _options.check_corruption(corruption, level, emphasis=emphases[i],
+                                                where=where)
+    return [float(level) for level in levels], emphases
+
+
+def _per_layer_emphasis(emphasis, n_layers):
+    """``emphasis`` for each layer: None, one ``(alpha, beta)`` pair for all
+    layers, or one entry (a pair or None) per layer."""
+    if emphasis is None:
+        return [None] * n_layers
+    values = list(emphasis)
+    if len(values) == 2 and all(isinstance(v, Real) for v in values):
+        return [tuple(values)] * n_layers
+    return _per_layer(values, n_layers, "emphasis")
 
 
 def _pretrain_layers(X, layers, verbose):
@@ -131,13 +143,18 @@ default="squared_error"
         the bottom layer, and the codes below for the upper layers (true of
         sigmoid units). The paper's MNIST setting is ``"cross_entropy"``.
 
-    corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
+    corruption : {"masking", "gaussian", "salt_and_pepper", "swap"} or None, \
 default="masking"
         Noise process of every layer (see :class:`DenoisingAutoencoder`).
 
     corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
         Corruption level of each layer, from the bottom up (one value for all
         layers, or one per layer): the authors' setting for three layers.
+
+    emphasis : tuple (alpha, beta), list of those, or None, default=None
+        Emphasized denoising of each layer (see
+        :class:`DenoisingAutoencoder`): one ``(alpha, beta)`` pair for every
+        layer, or one pair (or None) per layer.
 
     tied_weights : bool, default=True
         Whether each layer's decoder uses the transpose of its encoder.
@@ -242,24 +259,16 @@ default="masking"
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
-        "loss": [StrOptions({"squared_error", "cross_entropy"}), "array-like"],
-        "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
+        **_options.LAYER_CONSTRAINTS,
+        "loss": _options.LOSS_CONSTRAINT + ["array-like"],
         "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "emphasis": _options.EMPHASIS_CONSTRAINT,
         "tied_weights": ["boolean"],
-        "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        **_options.OPTIMIZER_CONSTRAINTS,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
-        "contraction": [Interval(Real, 0, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        **_options.STOPPING_CONSTRAINTS,
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -272,6 +281,7 @@ default="masking"
         loss="squared_error",
         corruption="masking",
         corruption_levels=(0.1, 0.2, 0.3),
+        emphasis=None,
         tied_weights=True,
         solver="adam",
         learning_rate=0.01,
@@ -294,6 +304,7 @@ default="masking"
         self.loss = loss
         self.corruption = corruption
         self.corruption_levels = corruption_levels
+        self.emphasis = emphasis
         self.tied_weights = tied_weights
         self.solver = solver
         self.learning_rate = learning_rate
@@ -316,13 +327,13 @@ default="masking"
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         losses = _per_layer(self.loss, len(sizes), "loss")
         for loss in losses:
-            if loss not in _LOSSES:
+            if loss not in LOSSES:
                 raise ValueError(
-                    "loss must be 'squared_error' or 'cross_entropy' (or a sequence "
-                    f"of those, one per layer); got {loss!r}."
+                    f"loss must be {' or '.join(map(repr, LOSSES))} (or a sequence of "
+                    f"those, one per layer); got {loss!r}."
                 )
-        levels = _check_corruption_levels(
-            self.corruption_levels, self.corruption, len(sizes)
+        levels, emphases = _check_corruption_levels(
+            self.corruption_levels, self.corruption, len(sizes), self.emphasis
         )
         return [
             DenoisingAutoencoder(
@@ -332,6 +343,7 @@ default="masking"
                 tied_weights=self.tied_weights,
                 corruption=self.corruption,
                 corruption_level=level,
+                emphasis=emphasis,
                 solver=self.solver,
                 learning_rate=self.learning_rate,
                 batch_size=self.batch_size,
@@ -348,7 +360,7 @@ default="masking"
                 verbose=self.verbose,
                 random_state=int(rng.randint(np.iinfo(np.int32).max)),
             )
-            for size, loss, level in zip(sizes, losses, levels)
+            for size, loss, level, emphasis in zip(sizes, losses, levels, emphases)
         ]
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -485,12 +497,12 @@ default="masking"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = self.corruption in (None, "masking")
+        tags.input_tags.sparse = _options.keeps_sparse(self.corruption)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 
-class SdAClassifier(ClassifierMixin, BaseEstimator):
+class SdAClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Stacked denoising autoencoder fine-tuned with a softmax output layer.
 
     ``fit`` first pretrains the hidden layers as a
@@ -527,12 +539,16 @@ default="squared_error"
         Reconstruction loss of each pretraining layer; ``"cross_entropy"``
         (the paper's MNIST setting) needs inputs in [0, 1].
 
-    corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
+    corruption : {"masking", "gaussian", "salt_and_pepper", "swap"} or None, \
 default="masking"
         Noise process of the pretraining layers.
 
     corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
         Corruption level of each pretraining layer, from the bottom up.
+
+    emphasis : tuple (alpha, beta), list of those, or None, default=None
+        Emphasized denoising of the pretraining layers (see
+        :class:`StackedDenoisingAutoencoder`).
 
     pretrain_solver : {"adam", "sgd"}, default="adam"
         Optimizer of the pretraining layers.
@@ -703,33 +719,29 @@ default="masking"
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
+        **_options.LAYER_CONSTRAINTS,
         "pretrain": ["boolean"],
-        "pretrain_loss": [StrOptions({"squared_error", "cross_entropy"}), "array-like"],
-        "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
+        "pretrain_loss": _options.LOSS_CONSTRAINT + ["array-like"],
         "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
-        "pretrain_solver": [StrOptions({"sgd", "adam"})],
-        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "emphasis": _options.EMPHASIS_CONSTRAINT,
+        "pretrain_solver": _options.OPTIMIZER_CONSTRAINTS["solver"],
+        "pretrain_learning_rate": _options.OPTIMIZER_CONSTRAINTS["learning_rate"],
         "pretrain_batch_size": [Interval(Integral, 1, None, closed="left")],
         "pretrain_max_iter": [Interval(Integral, 1, None, closed="left")],
-        "contraction": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
+        **_options.OPTIMIZER_CONSTRAINTS,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        **_options.STOPPING_CONSTRAINTS,
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
+
+    # private state a fit creates besides its fitted attributes
+    _TRAINING_STATE = ("_rng_state", "_state1", "_state2", "_adam_t",
+                       "_no_improvement_count")
 
     def __init__(
         self,
@@ -740,6 +752,7 @@ default="masking"
         pretrain_loss="squared_error",
         corruption="masking",
         corruption_levels=(0.1, 0.2, 0.3),
+        emphasis=None,
         pretrain_solver="adam",
         pretrain_learning_rate=0.01,
         pretrain_batch_size=32,
@@ -768,6 +781,7 @@ default="masking"
         self.pretrain_loss = pretrain_loss
         self.corruption = corruption
         self.corruption_levels = corruption_levels
+        self.emphasis = emphasis
         self.pretrain_solver = pretrain_solver
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_batch_size = pretrain_batch_size
@@ -798,6 +812,7 @@ default="masking"
             loss=self.pretrain_loss,
             corruption=self.corruption,
             corruption_levels=self.corruption_levels,
+            emphasis=self.emphasis,
             solver=self.pretrain_solver,
             learning_rate=self.pretrain_learning_rate,
             batch_size=self.pretrain_batch_size,
@@ -831,7 +846,8 @@ default="masking"
                     "early_stopping=True or do not pass them."
                 )
             X_val, y_val = validate_data(
-                self, X_val, y_val, dtype=X.dtype, order="C", reset=False
+                self, X_val, y_val, accept_sparse="csr", dtype=X.dtype, order="C",
+                reset=False,
             )
             return X, y, X_val, self._encode_labels(y_val, "y_val")
         if not self.early_stopping:
@@ -850,7 +866,9 @@ default="masking"
                 "training or validation set; use more samples, pass X_val and "
                 "y_val, or set early_stopping=False."
             )
-        return np.ascontiguousarray(X), y, np.ascontiguousarray(X_val), y_val
+        if not sp.issparse(X):
+            X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
+        return X, y, X_val, y_val
 
     def _initialize(self, X, sizes, rng):
         """Pretrain (or draw) the hidden layers; allocate the optimizer state."""
@@ -866,7 +884,7 @@ default="masking"
             self.autoencoders_ = []
             self.coefs_, self.intercepts_ = [], []
             for fan_in, fan_out in zip(fan[:-2], fan[1:-1]):
-                bound = _init_bound(self.activation, fan_in, fan_out)
+                bound = ACTIVATIONS[self.activation].init_bound(fan_in, fan_out)
                 self.coefs_.append(
                     rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(dtype)
                 )
@@ -874,26 +892,41 @@ default="masking"
         self.coefs_.append(np.zeros((fan[-2], fan[-1]), dtype=dtype))
         self.intercepts_.append(np.zeros(fan[-1], dtype=dtype))
         self._rng_state = np.empty(4, dtype=np.uint64)
-        _seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
-        arrays = self.coefs_ + self.intercepts_
-        empty = [np.empty((0,) * a.ndim, dtype=dtype) for a in arrays]
-        uses_velocity = self.solver == "adam" or self.momentum > 0
-        self._state1 = [np.zeros_like(a) for a in arrays] if uses_velocity else empty
-        self._state2 = (
-            [np.zeros_like(a) for a in arrays] if self.solver == "adam" else list(empty)
-        )
+        seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
+        self._state1, self._state2 = _optimizer_state(
+            [a.shape for a in self.coefs_ + self.intercepts_], self.solver,
+            self.momentum, dtype)
         self._adam_t = 0
         self.n_layers_ = len(fan)
         self.n_outputs_ = fan[-1]
         self.out_activation_ = "softmax"
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
+
+    def _training_state(self):
+        """The arrays an epoch changes, in a fixed order: the parameters
+        (``_n_parameters`` of them), the optimizer state, the engine's random
+        state."""
+        return (self.coefs_ + self.intercepts_ + self._state1 + self._state2
+                + [self._rng_state])
+
+    @property
+    def _n_parameters(self):
+        return 2 * len(self.coefs_)
 
     def _penalty(self):
         if self.alpha == 0:
             return 0.0
         return 0.5 * self.alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
+
+    def _fitted_attributes(self):
+        """Copies of what prediction needs, for a callback's
+        ``fitted_estimator`` (the engine updates the live arrays in place)."""
+        return dict(
+            coefs_=[W.copy() for W in self.coefs_],
+            intercepts_=[b.copy() for b in self.intercepts_],
+            classes_=self.classes_, n_layers_=self.n_layers_, n_outputs_=self.n_outputs_,
+            out_activation_=self.out_activation_, n_iter_=self.n_iter_, t_=self.t_,
+            loss_=self.loss_, loss_curve_=list(self.loss_curve_),
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -901,13 +934,16 @@ default="masking"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is converted to CSR and trained on
+            without densifying it (pretraining then needs
+            ``corruption="masking"`` or None).
 
         y : array-like of shape (n_samples,)
             Class labels.
 
-        X_val : array-like of shape (n_val_samples, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, \
+n_features), default=None
             Validation data for early stopping (requires
             ``early_stopping=True``); by default ``validation_fraction`` of
             ``X`` is set aside instead.
@@ -920,7 +956,14 @@ default="masking"
         self : object
             The fitted classifier.
         """
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), order="C")
+        with interruptible_fit(self, fresh=True):
+            return self._fit(X, y, X_val, y_val)
+
+    def _fit(self, X, y, X_val, y_val):
+        X, y = validate_data(self, X, y, accept_sparse="csr",
+                             dtype=(np.float64, np.float32), order="C")
+        if sp.issparse(X) and self.pretrain:
+            _options.check_sparse_corruption(self.corruption)
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -932,107 +975,56 @@ default="masking"
         rng = check_random_state(self.random_state)
         X, y_index, X_val, y_val = self._split(X, y_index.astype(np.intp), X_val, y_val, rng)
         self._initialize(X, sizes, rng)
+        reset_progress(self, X_val is not None)
         if self.verbose:
             print(f"Fine-tuning {len(sizes)} hidden layers and the softmax layer")
-        early = X_val is not None
-        self.validation_scores_ = [] if early else None
-        self.best_validation_score_ = -np.inf if early else None
-        self.best_loss_ = None if early else np.inf
-        best = [a.copy() for a in self.coefs_ + self.intercepts_]
-        no_improvement = 0
-        order = np.arange(X.shape[0], dtype=np.intp)
-        batch_flops = 6.0 * min(self.batch_size, X.shape[0]) * sum(W.size for W in self.coefs_)
-        for _ in range(self.max_iter):
-            tic = time.perf_counter()
-            snapshot = [a.copy() for a in self.coefs_ + self.intercepts_]
-            # (the BLAS limit applies when created: a new one per epoch)
-            n_threads, blas_limit = _engine_threads(batch_flops, min(sizes))
-            with blas_limit:
-                loss_sum, self._adam_t, n_seen = self._finetune_epoch(
-                    X, y_index, order, n_threads)
-            if n_seen < X.shape[0] or not all(
-                np.isfinite(a).all() for a in self.coefs_ + self.intercepts_
-            ):
-                for dst, src in zip(self.coefs_ + self.intercepts_, snapshot):
-                    dst[...] = src
-                raise ValueError(
-                    f"Fine-tuning diverged in epoch {self.n_iter_ + 1}: the loss "
-                    "became non-finite. The learning rate "
-                    f"(learning_rate={self.learning_rate}, solver={self.solver!r}) is "
-                    "too large: lower it (e.g. ten times) or standardize the inputs. "
-                    "The parameters of the last finite epoch were kept."
-                )
-            self.n_iter_ += 1
-            self.t_ += X.shape[0]
-            self.loss_ = loss_sum / X.shape[0] + self._penalty()
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(
-                    "Iteration %d, loss = %.8f, time = %.2fs"
-                    % (self.n_iter_, self.loss_, time.perf_counter() - tic)
-                )
-            if early:
-                score = float(np.mean(self._logits(X_val).argmax(axis=1) == y_val))
-                self.validation_scores_.append(score)
-                if self.verbose:
-                    print("Validation score: %f" % score)
-                stalled = score < self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best = [a.copy() for a in self.coefs_ + self.intercepts_]
-            else:
-                stalled = self.loss_ > self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_)
-            no_improvement = no_improvement + 1 if stalled else 0
-            if no_improvement > self.n_iter_no_change:
-                if self.verbose:
-                    what = "Validation score" if early else "Training loss"
-                    print(
-                        f"{what} did not improve more than tol={self.tol} for "
-                        f"{self.n_iter_no_change} consecutive epochs. Stopping."
-                    )
-                break
-        else:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-        if early:
-            for dst, src in zip(self.coefs_ + self.intercepts_, best):
-                dst[...] = src
+        run_epochs(
+            self, self._epoch_runner(X, y_index, sizes), n_epochs=self.max_iter,
+            n_rows=X.shape[0], incremental=False, X=X, y=y_index,
+            validation=None if X_val is None else (
+                lambda: float(np.mean(self._logits(X_val).argmax(axis=1) == y_val))),
+            what="Fine-tuning",
+        )
         return self
 
-    def _finetune_epoch(self, X, y_index, order, n_threads):
-        """One fine-tuning epoch in the engine; returns its loss sum, the Adam
-        step counter and the rows processed."""
-        return _finetune_epoch(
-            X, y_index, order, self.coefs_, self.intercepts_, self._state1,
-            self._state2, self._rng_state,
-            batch_size=self.batch_size,
-            activation=_ACTIVATIONS[self.activation],
-            solver=_SOLVERS[self.solver],
-            learning_rate=float(self.learning_rate),
-            momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
-            beta1=float(self.beta_1),
-            beta2=float(self.beta_2),
-            epsilon=float(self.epsilon),
-            alpha=float(self.alpha),
-            adam_t=self._adam_t,
-            shuffle=self.shuffle,
-            n_threads=n_threads,
-        )
+    def _epoch_runner(self, X, y_index, sizes):
+        """A function that runs one fine-tuning epoch in the engine, in place,
+        and returns ``(loss_sum, n_seen, status)``."""
+        order = np.arange(X.shape[0], dtype=np.intp)
+        batch_flops = 6.0 * min(self.batch_size, X.shape[0]) * sum(
+            W.size for W in self.coefs_)
+        csr = {}
+        if sp.issparse(X):
+            csr = dict(indptr=X.indptr.astype(np.intp, copy=False),
+                       indices=X.indices.astype(np.intp, copy=False))
+
+        def epoch():
+            # (the BLAS limit applies when created: a new one per epoch)
+            n_threads, blas_limit = engine_threads(batch_flops, min(sizes))
+            with blas_limit:
+                loss_sum, self._adam_t, n_seen, status = train_stack_epoch(
+                    X, y_index, order, self._rng_state, self.coefs_, self.intercepts_,
+                    [list(pair) for pair in zip(self._state1, self._state2)],
+                    _optimizer_settings(self, self._adam_t),
+                    activation=ACTIVATIONS[self.activation].code,
+                    batch_size=self.batch_size, shuffle=self.shuffle,
+                    n_threads=n_threads, **csr,
+                )
+            return loss_sum, n_seen, status
+
+        return epoch
 
     def _logits(self, X):
         """Pre-softmax outputs of a validated ``X``."""
         H = X
         for W, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
-            H = H @ W
-            _bias_activation(H, b, _ACTIVATIONS[self.activation])
-        return H @ self.coefs_[-1] + self.intercepts_[-1]
+            H = np.ascontiguousarray(safe_sparse_dot(H, W, dense_output=True))
+            _bias_activation(H, b, ACTIVATIONS[self.activation].code)
+        return safe_sparse_dot(H, self.coefs_[-1], dense_output=True) + self.intercepts_[-1]
 
     def _validate_X(self, X):
-        X = validate_data(self, X, dtype=(np.float64, np.float32), order="C", reset=False)
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32),
+                          order="C", reset=False)
         return X.astype(self.coefs_[0].dtype, copy=False)
 
     def predict_proba(self, X):
@@ -1085,5 +1077,5 @@ default="masking"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = not self.pretrain or _options.keeps_sparse(self.corruption)
         return tags

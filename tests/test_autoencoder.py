@@ -195,16 +195,16 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
                                           threads, dtype, atol, monkeypatch):
     # "blocked": force the multi-threaded engine (hidden units split into
     # blocks of 16 and 24 between two threads), whatever the problem size.
-    from skdae import _autoencoder
-    from skdae._autoencoder_fast import _openmp_max_threads
+    from skdae import _training
+    from skdae._engine import openmp_max_threads as _openmp_max_threads
 
     n_components = 9
     if threads == "blocked":
         if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
             pytest.skip("the blocked engine needs OpenMP and two cores")
-        monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
+        monkeypatch.setattr(_training, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
         n_components = 40
-        assert _autoencoder._engine_threads(10.0 * 7 * 19 * n_components, n_components)[0] == 2
+        assert _training.engine_threads(10.0 * 7 * 19 * n_components, n_components)[0] == 2
     rng = np.random.RandomState(1)
     # 23 rows = 3 full batches of 7 + one of 2; 19 features: the float32 loss kernels
     # run their 8-wide loop and their tail, also on a two-thread column split
@@ -245,8 +245,8 @@ def test_blocked_engine_corrupts_like_the_serial_one(corruption, dtype, atol, mo
     # finishing the current one; the noise (one key per row, drawn in order)
     # and hence the fit equal the one-thread engine's, across shuffled epochs
     # and a partial last batch, up to the order of floating-point sums.
-    from skdae import _autoencoder
-    from skdae._autoencoder_fast import _openmp_max_threads
+    from skdae import _training
+    from skdae._engine import openmp_max_threads as _openmp_max_threads
 
     if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
         pytest.skip("the blocked engine needs OpenMP and two cores")
@@ -254,10 +254,10 @@ def test_blocked_engine_corrupts_like_the_serial_one(corruption, dtype, atol, mo
     kw = dict(n_components=40, corruption=corruption, corruption_level=0.4,
               solver="sgd", learning_rate=0.1, batch_size=7, max_iter=3,
               random_state=0)
-    monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", np.inf)
+    monkeypatch.setattr(_training, "_MIN_FLOPS_PER_THREADED_BATCH", np.inf)
     serial = DenoisingAutoencoder(**kw).fit(X)
-    monkeypatch.setattr(_autoencoder, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
-    assert _autoencoder._engine_threads(10.0 * 7 * 30 * 40, 40)[0] == 2
+    monkeypatch.setattr(_training, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
+    assert _training.engine_threads(10.0 * 7 * 30 * 40, 40)[0] == 2
     blocked = DenoisingAutoencoder(**kw).fit(X)
     assert_allclose(blocked.components_, serial.components_, rtol=0, atol=atol)
     assert_allclose(blocked.intercept_visible_, serial.intercept_visible_, rtol=0, atol=atol)
@@ -404,7 +404,8 @@ def test_masking_kernel_equals_numpy_reference_mask(dtype, level):
     # The vectorised C kernel (blocks of 512 features, 32-bit halves of one
     # hash per pair) drops exactly the features of the scalar definition, on
     # an odd width that spans three blocks; one key per row, drawn in order.
-    from skdae._autoencoder_fast import _corrupt, _seed_rng
+    from skdae._autoencoder_fast import _corrupt
+    from skdae._engine import seed_rng as _seed_rng
 
     X = np.random.RandomState(0).uniform(0.5, 1.0, size=(4, 1031)).astype(dtype)
     state = np.empty(4, dtype=np.uint64)
@@ -422,7 +423,8 @@ def test_masking_kernel_equals_numpy_reference_mask(dtype, level):
 
 def _keyed_rows(dtype, noise, level, low, high, X):
     """Corrupt ``X`` with the engine (returns the output and each row's key)."""
-    from skdae._autoencoder_fast import _corrupt, _seed_rng
+    from skdae._autoencoder_fast import _corrupt
+    from skdae._engine import seed_rng as _seed_rng
 
     state = np.empty(4, dtype=np.uint64)
     _seed_rng(state, 7)
@@ -744,20 +746,20 @@ def test_blocked_encoder_matches_numpy_and_flags_any_block(n_threads, dtype):
 def test_engine_threads_follow_threadpoolctl_openmp_limit():
     # The engine's threads are OpenMP threads: threadpoolctl's limit (like
     # OMP_NUM_THREADS) caps them, and BLAS is held to one thread while they run.
-    from skdae import _autoencoder
-    from skdae._autoencoder_fast import _openmp_max_threads
+    from skdae import _training
+    from skdae._engine import openmp_max_threads as _openmp_max_threads
 
     if _openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
         pytest.skip("needs OpenMP and two cores")
     big = 10.0 * 256 * 784 * 500
-    n_threads, blas_limit = _autoencoder._engine_threads(big, 500)
+    n_threads, blas_limit = _training.engine_threads(big, 500)
     assert n_threads == 2
     with blas_limit:
         blas = ThreadpoolController().select(user_api="blas").info()
         assert blas and all(lib["num_threads"] == 1 for lib in blas)
     with threadpool_limits(limits=1, user_api="openmp"):
-        assert _autoencoder._engine_threads(big, 500)[0] == 1
-    assert _autoencoder._engine_threads(big, 500)[0] == 2
+        assert _training.engine_threads(big, 500)[0] == 1
+    assert _training.engine_threads(big, 500)[0] == 2
 
 
 @pytest.mark.parametrize("method", ["transform", "score", "score_samples", "partial_fit"])

@@ -12,8 +12,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
-from skdae._autoencoder import _ACTIVATIONS, _SOLVERS
-from skdae._autoencoder_fast import _finetune_epoch, _openmp_max_threads, _seed_rng
+from skdae._engine import openmp_max_threads as _openmp_max_threads
+from skdae._engine import seed_rng as _seed_rng
+from skdae._engine import train_stack_epoch
+from skdae._options import ACTIVATIONS, SOLVERS
 from threadpoolctl import threadpool_limits
 
 # The engine's blocked path splits every layer between threads; the layers of
@@ -76,13 +78,15 @@ def _run_epoch(X, y, coefs, intercepts, *, batch_size, lr, solver="sgd",
     rng_state = np.empty(4, dtype=np.uint64)
     _seed_rng(rng_state, 0)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _finetune_epoch(
-            X, y.astype(np.intp), np.arange(len(X), dtype=np.intp), coefs, intercepts,
-            state1, state2, rng_state, batch_size=batch_size,
-            activation=_ACTIVATIONS[activation], solver=_SOLVERS[solver],
-            learning_rate=lr, momentum=momentum, beta1=0.9, beta2=0.999, epsilon=1e-8,
-            alpha=alpha, adam_t=adam_t, shuffle=False, n_threads=n_threads,
+        loss_sum, adam_t, n_seen, _ = train_stack_epoch(
+            X, y.astype(np.intp), np.arange(len(X), dtype=np.intp), rng_state, coefs,
+            intercepts, [list(pair) for pair in zip(state1, state2)],
+            dict(solver=SOLVERS[solver], learning_rate=lr, momentum=momentum,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=alpha, t=adam_t),
+            activation=ACTIVATIONS[activation].code, batch_size=batch_size,
+            shuffle=False, n_threads=n_threads,
         )
+    return loss_sum, adam_t, n_seen
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])

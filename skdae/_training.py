@@ -1,0 +1,262 @@
+"""The training driver: the epoch loop that every estimator's fit runs in.
+
+An estimator hands :func:`run_epochs` a function that runs one epoch in the
+engine (``skdae/_engine.pyx``) and exposes its mutable training state;
+the driver owns everything around it, once for all estimators:
+
+- a snapshot of the state before each epoch, restored when the epoch
+  diverges (``ValueError``, never NaN weights) or is interrupted (Ctrl-C:
+  ``KeyboardInterrupt`` propagates, the estimator is left exactly as after
+  its last completed epoch -- unfitted if that was none of a fresh fit);
+- ``n_iter_``, ``t_``, ``loss_`` and ``loss_curve_``, the ``verbose`` lines;
+- the no-improvement count on the training loss or the validation score,
+  early stopping with the best epoch's weights restored;
+- ``ConvergenceWarning`` at ``max_iter``;
+- scikit-learn's callbacks (one task per fit, one subtask per epoch).
+
+It also picks the engine's thread count (:func:`engine_threads`).
+"""
+
+import os
+import time
+import warnings
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController
+
+from ._engine import Status, openmp_max_threads
+
+try:  # scikit-learn >= 1.9: the experimental callback API (sklearn.callback)
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # scikit-learn < 1.9: no callbacks, fit runs as before
+
+    class _NoCallbackContext:
+        """Stands in for sklearn.callback.CallbackContext: calls nothing."""
+
+        def subcontext(self, **kwargs):
+            return self
+
+        def call_on_fit_task_begin(self, **kwargs):
+            return self
+
+        def call_on_fit_task_end(self, **kwargs):
+            return False
+
+    class CallbackSupportMixin:
+        """No ``set_callbacks`` before scikit-learn 1.9."""
+
+        def _init_callback_context(self, **kwargs):
+            return _NoCallbackContext()
+
+
+_THREADPOOL_CONTROLLER = None
+
+# A multi-threaded engine hands work between its threads a few times per
+# minibatch; below this many flops per minibatch (10 * batch * d * h for one
+# autoencoder layer) that costs more than the second core gives.
+_MIN_FLOPS_PER_THREADED_BATCH = 2.5e7
+
+
+def engine_threads(batch_flops, n_units):
+    """Engine threads for a problem size, and the context to run an epoch in.
+
+    ``batch_flops`` is the work of one minibatch and ``n_units`` the widest
+    dimension the engine cuts into blocks of at least 16 units. The engine's
+    threads are OpenMP threads (``OMP_NUM_THREADS`` and threadpoolctl's limits
+    apply), at most one per core. With more than one, each block runs
+    single-threaded BLAS, so BLAS is limited to one thread for the duration
+    of the epoch: no oversubscription. With one, the products are left to the
+    BLAS library's own threads.
+    """
+    global _THREADPOOL_CONTROLLER
+    n_threads = max(1, min(openmp_max_threads(), os.cpu_count() or 1, n_units // 16))
+    if n_threads == 1 or batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
+        return 1, nullcontext()
+    if _THREADPOOL_CONTROLLER is None:
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+# Bookkeeping the loop keeps on the estimator, saved with each snapshot.
+_PROGRESS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
+             "_no_improvement_count", "_adam_t")
+_PROGRESS_LISTS = ("loss_curve_", "validation_scores_")
+
+
+def reset_progress(estimator, early_stopping):
+    """Start the bookkeeping of a fresh fit."""
+    estimator.n_iter_ = 0
+    estimator.t_ = 0
+    estimator.loss_curve_ = []
+    estimator._no_improvement_count = 0
+    if early_stopping:
+        estimator.validation_scores_ = []
+        estimator.best_validation_score_ = -np.inf
+        estimator.best_loss_ = None
+    else:
+        estimator.validation_scores_ = None
+        estimator.best_validation_score_ = None
+        estimator.best_loss_ = np.inf
+
+
+class _Snapshot:
+    """Copies of an estimator's training state (parameters, optimizer
+    state, random state) and bookkeeping, to roll an epoch back."""
+
+    def __init__(self, estimator):
+        self.arrays = [a.copy() for a in estimator._training_state()]
+        self.progress = {k: getattr(estimator, k, None) for k in _PROGRESS}
+        self.lengths = {k: len(getattr(estimator, k) or ()) for k in _PROGRESS_LISTS}
+
+    def restore(self, estimator):
+        for dst, src in zip(estimator._training_state(), self.arrays):
+            dst[...] = src
+        for key, value in self.progress.items():
+            setattr(estimator, key, value)
+        for key, n in self.lengths.items():
+            values = getattr(estimator, key)
+            if values is not None:
+                del values[n:]
+
+    def restore_training_state(self, estimator):
+        """The training state without the bookkeeping (the best epoch's, at
+        the end of early stopping)."""
+        for dst, src in zip(estimator._training_state(), self.arrays):
+            dst[...] = src
+        estimator._adam_t = self.progress["_adam_t"]
+
+
+def forget_fit(estimator):
+    """Leave ``estimator`` unfitted: remove its fitted attributes (names
+    ending in ``_``) and its private training state."""
+    for name in list(vars(estimator)):
+        if (name.endswith("_") and not name.startswith("__")) or name in getattr(
+                estimator, "_TRAINING_STATE", ()):
+            delattr(estimator, name)
+
+
+@contextmanager
+def interruptible_fit(estimator, fresh):
+    """Around a whole fit: an interrupt (``KeyboardInterrupt``, or another
+    exception that is not an ``Exception``) that lands before a fresh fit
+    completed an epoch leaves the estimator unfitted. (The epoch loop rolls
+    back a partial epoch itself.)"""
+    curve = getattr(estimator, "loss_curve_", None)
+    try:
+        yield
+    except BaseException as exc:
+        if fresh and not isinstance(exc, Exception):
+            now = getattr(estimator, "loss_curve_", None)
+            if now is curve or not now:
+                forget_fit(estimator)
+        raise
+
+
+def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
+               validation=None, what="Training"):
+    """Run up to ``n_epochs`` epochs of ``epoch()`` on ``estimator``.
+
+    ``epoch()`` runs one engine epoch in place and returns ``(loss_sum,
+    n_seen, status)``; ``n_rows`` is the number of rows an epoch sees.
+    ``validation()`` returns the validation score (higher is better) when
+    the estimator early-stops, else ``validation`` is None. The estimator
+    provides ``_training_state()`` (the arrays an epoch changes, in a fixed
+    order), ``_adam_t``, ``_penalty()`` (the L2 term), ``_fitted_attributes()``
+    (for callbacks), ``learning_rate``, ``solver``, ``tol``,
+    ``n_iter_no_change``, ``max_iter``, ``verbose``. ``what`` names the
+    training in messages ("Training", "Fine-tuning"). ``X`` and ``y`` are
+    what the callbacks see.
+    """
+    est = estimator
+    # Callbacks (scikit-learn >= 1.9) see one task per fit or partial_fit
+    # call with one subtask per epoch, and the data as passed to fit.
+    callback_ctx = est._init_callback_context(
+        task_name="partial_fit" if incremental else "fit", max_subtasks=n_epochs
+    )
+    callback_ctx.call_on_fit_task_begin(estimator=est, X=X, y=y)
+    best = _Snapshot(est) if validation is not None else None
+    for _ in range(n_epochs):
+        epoch_ctx = callback_ctx.subcontext(task_name="epoch")
+        epoch_ctx.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        tic = time.perf_counter()
+        snapshot = _Snapshot(est)
+        try:
+            loss_sum, n_seen, status = epoch()
+            if status == Status.STATUS_DIVERGED or n_seen < n_rows or not all(
+                np.isfinite(a).all() for a in est._training_state()[:est._n_parameters]
+            ):
+                snapshot.restore(est)
+                raise ValueError(
+                    f"{what} diverged in epoch {est.n_iter_ + 1}: the loss became "
+                    f"non-finite. The learning rate (learning_rate={est.learning_rate}, "
+                    f"solver={est.solver!r}) is too large for this data: lower it "
+                    "(e.g. ten times), standardize the inputs, or use solver='adam'. "
+                    "The parameters of the last finite epoch were kept."
+                )
+            est.n_iter_ += 1
+            est.t_ += n_rows
+            est.loss_ = loss_sum / n_rows + est._penalty()
+            est.loss_curve_.append(est.loss_)
+            if est.verbose:
+                print("Iteration %d, loss = %.8f, time = %.2fs"
+                      % (est.n_iter_, est.loss_, time.perf_counter() - tic))
+            if _count_no_improvement(est, validation):
+                best = _Snapshot(est)
+        except BaseException as exc:
+            if not isinstance(exc, ValueError):  # an interrupt: roll the epoch back
+                snapshot.restore(est)
+            raise
+        stop = epoch_ctx.call_on_fit_task_end(
+            estimator=est, X=X, y=y, reconstruction_attributes=est._fitted_attributes,
+        )
+        if incremental:
+            break
+        if stop:
+            if est.verbose:
+                print("A callback stopped the training.")
+            break
+        if est._no_improvement_count > est.n_iter_no_change:
+            if est.verbose:
+                watched = "Validation score" if validation is not None else "Training loss"
+                print(f"{watched} did not improve more than tol={est.tol} for "
+                      f"{est.n_iter_no_change} consecutive epochs. Stopping.")
+            break
+    else:
+        if not incremental:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+    if validation is not None:
+        best.restore_training_state(est)
+    callback_ctx.call_on_fit_task_end(
+        estimator=est, X=X, y=y, reconstruction_attributes=est._fitted_attributes,
+    )
+
+
+def _count_no_improvement(est, validation):
+    """Track convergence as scikit-learn's MLP does: the count of epochs
+    without an improvement by ``tol`` of the validation score (or the training
+    loss); True on a new best validation score."""
+    if validation is not None:
+        score = float(validation())
+        est.validation_scores_.append(score)
+        if est.verbose:
+            print("Validation score: %f" % score)
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            return True
+        return False
+    if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+        est._no_improvement_count += 1
+    else:
+        est._no_improvement_count = 0
+    est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+    return False
