@@ -102,7 +102,7 @@ cdef extern from "_sched.h":
     int skdae_team_finish(skdae_team *t) noexcept nogil
     void skdae_team_open(skdae_team *t, int n_items) noexcept nogil
     void skdae_team_end(skdae_team *t) noexcept nogil
-    void skdae_team_rest(skdae_team *t, int64_t ns) noexcept nogil
+    int skdae_team_rest(skdae_team *t, int n_threads, int64_t ns) noexcept nogil
 
 cdef extern from *:
     """

@@ -997,18 +997,18 @@ cdef int _poll_signals(Epoch *ep) noexcept with gil:
     return 0
 
 
-cdef void _keep_pace(Epoch *ep, Pace *pace, int kind, int64_t started) noexcept nogil:
+cdef void _keep_pace(Epoch *ep, Pace *pace, int kind, int64_t took) noexcept nogil:
     """After an item: if it took far longer than this thread's items of the
     same kind usually do, the thread was descheduled while holding it (another
     process wanted the core); it then rests, so the others carry on without
     waiting for it, for 2 ms at first and twice as long each time it happens
     again soon after, up to 64 ms."""
-    cdef int64_t now = skdae_now_ns(), took = now - started
+    cdef int64_t now = skdae_now_ns()
     cdef double typical = pace.typical[kind]
     if ep.n_threads > 1 and typical > 0 and took > 8 * typical and took > 300000:
-        skdae_team_rest(&ep.team, pace.rest_ns)
-        pace.rested_at = skdae_now_ns()
-        pace.rest_ns = min(2 * pace.rest_ns, 64000000)
+        if skdae_team_rest(&ep.team, ep.n_threads, pace.rest_ns):
+            pace.rested_at = skdae_now_ns()
+            pace.rest_ns = min(2 * pace.rest_ns, 64000000)
         return
     pace.typical[kind] = took if typical == 0 else 0.9 * typical + 0.1 * took
     if now - pace.rested_at > 1000000000:
@@ -1019,7 +1019,7 @@ cdef void _worker(Epoch *ep, int tid, floating tag) noexcept nogil:
     """What every thread runs: claim an item, do it, and when it completed a
     phase, run the serial step and open the next phase."""
     cdef int item, phase, kind, n
-    cdef int64_t started
+    cdef int64_t started, took
     cdef Pace *pace = &ep.pace[tid]
     cdef unsigned int csr = skdae_enter_ftz()
     while True:
@@ -1028,8 +1028,8 @@ cdef void _worker(Epoch *ep, int tid, floating tag) noexcept nogil:
             break
         started = skdae_now_ns()
         kind = _do_item(ep, item, tag)
-        _keep_pace(ep, pace, kind, started)
-        if tid == 0 and skdae_now_ns() - pace.polled_at > POLL_NS:
+        took = skdae_now_ns() - started
+        if tid == 0 and started + took - pace.polled_at > POLL_NS:
             _poll_signals(ep)
             pace.polled_at = skdae_now_ns()
         if skdae_team_finish(&ep.team):
@@ -1038,6 +1038,8 @@ cdef void _worker(Epoch *ep, int tid, floating tag) noexcept nogil:
                 skdae_team_open(&ep.team, n)
             else:
                 skdae_team_end(&ep.team)
+        # (only once the item is reported done: a resting thread holds nothing)
+        _keep_pace(ep, pace, kind, took)
     skdae_leave_ftz(csr)
 
 

@@ -121,6 +121,7 @@ typedef struct {
     skdae_atomic_int word;       /* bumped whenever a phase opens or the epoch ends */
     skdae_atomic_int sleepers;   /* threads asleep (or about to sleep) on word */
     skdae_atomic_int ended;
+    skdae_atomic_int resting;    /* threads stepped out (skdae_team_rest) */
 #if !SKDAE_FUTEX && !defined(_MSC_VER)
     pthread_mutex_t mutex;
     pthread_cond_t cond;
@@ -273,21 +274,29 @@ static void skdae_team_end(skdae_team *t)
     skdae_team_wake(t);
 }
 
-/* Step out of the team for up to ns nanoseconds (or until the epoch ends). */
-static void skdae_team_rest(skdae_team *t, int64_t ns)
+/* Step out of the team for up to ns nanoseconds (or until the epoch ends),
+ * unless that would leave none of the n_threads working: returns 1 if it
+ * rested, 0 if it did not. */
+static int skdae_team_rest(skdae_team *t, int n_threads, int64_t ns)
 {
+    if (skdae_add32(&t->resting, 1) >= n_threads) {
+        skdae_add32(&t->resting, -1);
+        return 0;
+    }
     int64_t until = skdae_now_ns() + ns;
     for (;;) {
         if (skdae_load32(&t->ended))
-            return;
+            break;
         int64_t left = until - skdae_now_ns();
         if (left <= 0)
-            return;
+            break;
         int seen = skdae_load32(&t->word);
         /* not counted as a sleeper: phase changes must not end the rest,
            so the word is waited on with a timeout and re-checked */
         skdae_team_wait_word(t, seen, left < 1000000 ? left : 1000000);
     }
+    skdae_add32(&t->resting, -1);
+    return 1;
 }
 
 #endif
