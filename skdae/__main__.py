@@ -27,8 +27,9 @@ from . import DenoisingAutoencoder, __version__
 from .datasets import fetch_mnist, get_data_home
 from .datasets._mnist import _candidate_folders
 
-# Fewest training rows (--n-train): the classifiers need rows of several
-# classes, and there are 10.
+# Fewest training rows (--n-train): as many as there are digit classes. Fewer
+# compare nothing, and rows of a single class leave LogisticRegression unable
+# to fit.
 _MIN_TRAIN = 10
 
 
@@ -46,7 +47,7 @@ def _number(kind, low, high=None):
             value = kind(text)
         except ValueError:
             value = None
-        # (written so that NaN fails too)
+        # (not (low <= value ...) also rejects NaN)
         if value is None or not (low <= value and (high is None or value <= high)):
             raise argparse.ArgumentTypeError(f"must be {expected}; got {text!r}")
         return value
