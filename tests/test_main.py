@@ -68,9 +68,10 @@ def test_main_job_rejects_bad_options_with_an_argparse_error(capsys, option, val
     assert re.search(expected, error)
 
 
-def test_main_job_bad_option_is_one_error_line_and_no_traceback():
+def test_main_job_bad_option_is_one_error_line_and_no_traceback(tmp_path):
+    # (run outside the source tree, so that the installed package is imported)
     run = subprocess.run([sys.executable, "-m", "skdae", "--n-train", "5"],
-                         capture_output=True, text=True, check=False)
+                         capture_output=True, text=True, check=False, cwd=tmp_path)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert [line for line in run.stderr.splitlines() if "error:" in line] == [

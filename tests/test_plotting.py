@@ -257,13 +257,14 @@ def test_missing_matplotlib_names_the_plot_extra(monkeypatch, dae, digits):
             call()
 
 
-def test_plotting_module_imports_without_matplotlib():
+def test_plotting_module_imports_without_matplotlib(tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
         "import skdae.plotting; print(sorted(skdae.plotting.__all__))"
     )
+    # (run outside the source tree, so that the installed package is imported)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout
     assert out.strip() == "['FilterDisplay', 'LossCurveDisplay', 'ReconstructionDisplay']"
 
 
