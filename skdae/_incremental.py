@@ -75,10 +75,16 @@ def partial_fit_chunks(
     rows, ``n_epochs`` times over ``X``, so that only one block needs to be in
     memory at a time. ``X`` may be anything that slices by rows into arrays:
     a ``numpy.memmap`` (e.g. ``np.load(path, mmap_mode="r")``), an HDF5 or
-    Zarr dataset, a sparse CSR matrix, or an in-memory array. For a
-    :class:`~skdae.DenoisingAutoencoder`, one ``partial_fit`` is one epoch
-    over the block (shuffled, with fresh corruption noise), so ``n_epochs``
-    passes over ``X`` are ``n_epochs`` epochs of training.
+    Zarr dataset, a sparse CSR matrix, or an in-memory array.
+
+    An epoch here is one in scikit-learn's sense: a full pass over ``X``, in
+    which every row is seen once. The estimator counts its ``partial_fit``
+    calls instead: a :class:`~skdae.DenoisingAutoencoder` makes one pass over
+    the block it is given (shuffled, with fresh corruption noise) and counts
+    it in ``n_iter_`` and ``loss_curve_``. With ``n_blocks =
+    ceil(n_samples / chunk_size)``, ``n_epochs`` passes over ``X`` are
+    therefore ``n_epochs * n_blocks`` calls: ``n_iter_`` grows by that much
+    and ``t_`` by ``n_epochs * n_samples``.
 
     Parameters
     ----------
@@ -93,7 +99,7 @@ def partial_fit_chunks(
         Rows per block. Peak memory grows with ``chunk_size * n_features``.
 
     n_epochs : int, default=1
-        Passes over ``X``.
+        Full passes over ``X`` (each one ``partial_fit`` call per block).
 
     shuffle_chunks : bool, default=True
         Whether to visit the blocks in a new random order in each pass. Rows
@@ -127,8 +133,12 @@ def partial_fit_chunks(
     >>> X = np.random.RandomState(0).rand(1000, 8).astype(np.float32)
     >>> dae = DenoisingAutoencoder(n_components=4, random_state=0)
     >>> dae = partial_fit_chunks(dae, X, chunk_size=300, n_epochs=2, random_state=0)
-    >>> dae.n_iter_, dae.t_
-    (8, 2000)
+
+    Two passes over four blocks (300, 300, 300 and 100 rows) are eight
+    ``partial_fit`` calls, and every row was seen twice:
+
+    >>> dae.n_iter_, len(dae.loss_curve_), dae.t_
+    (8, 8, 2000)
     """
     n_samples = _num_samples(X)
     if n_samples == 0:

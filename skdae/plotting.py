@@ -4,7 +4,10 @@ The displays follow scikit-learn's visualisation API: a ``from_estimator``
 class method computes what to show from a fitted estimator and plots it;
 the constructor takes the computed arrays, and ``plot`` draws them and
 returns the display, which keeps the matplotlib objects as ``figure_``,
-``ax_`` and ``im_`` (or ``line_``).
+``ax_`` and ``im_`` (or ``line_``). ``from_estimator`` reads an autoencoder,
+a stack, an :class:`~skdae.SdAClassifier` or a fitted Pipeline ending in
+one. A display that makes its own figure gives it the constrained layout,
+so that a plain ``figure_.savefig(path)`` keeps every label.
 
 matplotlib is an optional dependency: ``pip install skdae[plot]``. Importing
 this module does not need it; plotting does.
@@ -12,9 +15,12 @@ this module does not need it; plotting does.
 
 import warnings
 from math import isqrt
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import is_classifier, is_regressor
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["FilterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
@@ -32,10 +38,17 @@ def _check_matplotlib_support(caller_name):
     return plt
 
 
-def _axes(plt, ax):
-    """The axes to draw on and its figure (a new figure when ``ax`` is None)."""
+def _axes(plt, ax, figsize=None):
+    """The axes to draw on and its figure.
+
+    With ``ax=None`` a new figure (of ``figsize`` inches, None for
+    matplotlib's default) is made with the constrained layout, which keeps
+    room for the tick labels, axis labels and legend, so that a plain
+    ``figure_.savefig(path)`` shows them whole. Given axes keep the layout
+    of their figure.
+    """
     if ax is None:
-        fig, ax = plt.subplots()
+        _, ax = plt.subplots(layout="constrained", figsize=figsize)
     return ax, ax.figure
 
 
@@ -94,15 +107,61 @@ def _cmap_with_background(cmap, background):
     return cmap.with_extremes(bad=background)
 
 
-def _check_fitted_with_components(estimator):
-    """Fail clearly unless ``estimator`` has ``components_``."""
+def _final_step(estimator):
+    """The estimator a display reads, and the fitted steps in front of it.
+
+    A :class:`~sklearn.pipeline.Pipeline` (checked fitted) is unwrapped to
+    its last step, nested pipelines too; the steps before it are returned,
+    in order, so that data can be brought to the last step's input. Anything
+    else is returned as it is, with no steps, and checked fitted when it is
+    an estimator.
+    """
+    steps = []
+    while isinstance(estimator, Pipeline):
+        check_is_fitted(estimator)
+        if len(estimator) > 1:
+            steps.append(estimator[:-1])
+        estimator = estimator[-1]
     if hasattr(estimator, "fit"):
-        check_is_fitted(estimator, "components_")
-    elif not hasattr(estimator, "components_"):
-        raise TypeError(
-            f"Expected a fitted estimator with a components_ attribute; got "
-            f"{type(estimator).__name__}."
+        check_is_fitted(estimator)
+    return estimator, steps
+
+
+def _pick_layer(layers, layer, owner):
+    """``layers[layer]``, or a ValueError that says which indices exist.
+
+    ``owner`` names where the layers are, e.g. ``"SdAClassifier.coefs_"``.
+    """
+    n = len(layers)
+    if isinstance(layer, bool) or not isinstance(layer, Integral) or not -n <= layer < n:
+        valid = f"an index from {-n} to {n - 1}" if n else "no index"
+        raise ValueError(
+            f"layer={layer!r} is out of range: {owner} holds {n} layer"
+            f"{'' if n == 1 else 's'}, so layer takes {valid}."
         )
+    return layers[layer]
+
+
+def _filters(estimator, layer):
+    """The filters of layer ``layer``: one row of input weights per unit.
+
+    ``coefs_[layer].T`` for a network (an :class:`~skdae.SdAClassifier`
+    or scikit-learn's MLP), ``autoencoders_[layer].components_`` for a
+    stack and ``components_`` (layer 0, the only one) otherwise.
+    """
+    name = type(estimator).__name__
+    if hasattr(estimator, "coefs_"):
+        return _pick_layer([W.T for W in estimator.coefs_], layer, f"{name}.coefs_")
+    if hasattr(estimator, "autoencoders_"):
+        stack = estimator.autoencoders_
+        return _pick_layer(stack, layer, f"{name}.autoencoders_").components_
+    if hasattr(estimator, "components_"):
+        return _pick_layer([estimator.components_], layer, name)
+    raise TypeError(
+        "Expected a fitted autoencoder or another object with a components_ "
+        "array (e.g. a PCA), a stack with autoencoders_, a network with "
+        f"coefs_, or a Pipeline ending in one of them; got {name}."
+    )
 
 
 class FilterDisplay:
@@ -255,6 +314,7 @@ class FilterDisplay:
         cls,
         estimator,
         *,
+        layer=0,
         n_filters=100,
         image_shape=None,
         n_cols=None,
@@ -271,10 +331,27 @@ class FilterDisplay:
         Parameters
         ----------
         estimator : estimator instance
-            Fitted :class:`~skdae.DenoisingAutoencoder`, or any fitted object
-            with a ``components_`` array of shape (n_components,
-            n_features), such as one layer of a stack or a
-            :class:`~sklearn.decomposition.PCA`.
+            The fitted estimator whose filters are drawn, or a fitted
+            :class:`~sklearn.pipeline.Pipeline` ending in one (its last step
+            is drawn; the filters are in the space of that step's input):
+
+            - :class:`~skdae.DenoisingAutoencoder`, or any object with a
+              ``components_`` array of shape (n_components, n_features),
+              such as a :class:`~sklearn.decomposition.PCA`: its
+              ``components_``;
+            - :class:`~skdae.StackedDenoisingAutoencoder`: the
+              ``components_`` of its layer ``autoencoders_[layer]``;
+            - :class:`~skdae.SdAClassifier` (or scikit-learn's MLP): the
+              fine-tuned weights ``coefs_[layer].T``, one row per unit of
+              the layer they feed (the last index is the output layer). Its
+              pretrained filters, as they were before fine-tuning, are
+              those of ``autoencoders_[layer]``: pass that layer instead.
+
+        layer : int, default=0
+            Which layer of a stack or network to draw: 0 is the first layer,
+            the one that reads the input and whose filters are images;
+            negative indices count from the top. An estimator with one
+            layer (``components_``) takes 0 or -1.
 
         n_filters : int or None, default=100
             Number of filters to show: the first ``n_filters`` rows of
@@ -333,8 +410,8 @@ class FilterDisplay:
         >>> plt.close("all")
         """
         _check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        _check_fitted_with_components(estimator)
-        filters = np.asarray(estimator.components_)
+        estimator, _ = _final_step(estimator)
+        filters = np.asarray(_filters(estimator, layer))
         if n_filters is not None:
             filters = filters[: int(n_filters)]
         display = cls(filters, image_shape=image_shape)
@@ -463,7 +540,14 @@ class ReconstructionDisplay:
             raise ValueError("clean is empty: there is nothing to plot.")
         clean = rows[0][1]
         padding = int(padding)
-        ax, fig = _axes(plt, ax)
+        tiled = _tile(np.concatenate([images for _, images in rows]), n_examples, padding)
+        # A new figure as wide as matplotlib's default and about as high as
+        # the tiled images drawn across it after an inch for the row labels,
+        # at most as high as the default.
+        width, max_height = plt.rcParams["figure.figsize"]
+        height = (width - 1.0) * tiled.shape[0] / tiled.shape[1] + 0.3
+        height = min(max(height, 1.5), max_height)
+        ax, fig = _axes(plt, ax, figsize=(width, height))
         im_kw = {
             "cmap": _cmap_with_background(cmap, background),
             "vmin": float(clean.min()),
@@ -471,8 +555,7 @@ class ReconstructionDisplay:
             "interpolation": "nearest",
             **(im_kw or {}),
         }
-        images = np.concatenate([images for _, images in rows])
-        self.im_ = ax.imshow(_tile(images, n_examples, padding), **im_kw)
+        self.im_ = ax.imshow(tiled, **im_kw)
         height = clean.shape[1]
         ax.set_xticks([])
         ax.set_yticks(
@@ -509,10 +592,19 @@ class ReconstructionDisplay:
         Parameters
         ----------
         estimator : estimator instance
-            Fitted :class:`~skdae.DenoisingAutoencoder`. With
-            ``corrupt=False`` any fitted transformer with
+            Fitted :class:`~skdae.DenoisingAutoencoder` or
+            :class:`~skdae.StackedDenoisingAutoencoder`, or a fitted
+            :class:`~sklearn.pipeline.Pipeline` ending in one. A stack's
+            corrupted row is drawn with the noise of its first layer (the
+            noise its pretraining applied to the data) and reconstructed
+            through every layer; to see one layer alone, pass
+            ``autoencoders_[0]``. A pipeline's leading steps transform ``X``
+            first, and the images show what its last step reads and returns.
+            With ``corrupt=False`` any fitted transformer with
             ``inverse_transform`` works (e.g. a
-            :class:`~sklearn.decomposition.PCA`).
+            :class:`~sklearn.decomposition.PCA`). An
+            :class:`~skdae.SdAClassifier` has no decoder: pass one of its
+            pretrained layers, ``autoencoders_[0]``.
 
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Examples; the first ``n_examples`` rows are shown (densified).
@@ -572,22 +664,38 @@ class ReconstructionDisplay:
         >>> plt.close("all")
         """
         _check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
-        if corrupt and not hasattr(estimator, "_corrupt"):
+        estimator, steps = _final_step(estimator)
+        name = type(estimator).__name__
+        if not hasattr(estimator, "inverse_transform"):
+            hint = ""
+            if getattr(estimator, "autoencoders_", None):
+                hint = (
+                    f" Its pretrained layers can: pass {name}.autoencoders_[0] to "
+                    "show the first layer's reconstructions."
+                )
+            raise TypeError(
+                f"{name} has no inverse_transform: it cannot reconstruct its "
+                f"input.{hint}"
+            )
+        # A stack's data meets the noise of its first layer only.
+        noisy = estimator.autoencoders_[0] if hasattr(estimator, "autoencoders_") else estimator
+        if corrupt and not hasattr(noisy, "_corrupt"):
             raise TypeError(
                 f"corrupt=True draws the training noise of a DenoisingAutoencoder; "
-                f"{type(estimator).__name__} has none. Pass corrupt=False to show "
+                f"{name} has none. Pass corrupt=False to show "
                 "clean examples and their reconstructions."
             )
+        for step in steps:
+            X = step.transform(X)
         X = validate_data(
             estimator, X, reset=False, accept_sparse="csr",
             dtype=(np.float64, np.float32), order="C",
         )
-        components = getattr(estimator, "components_", None)
+        components = getattr(noisy, "components_", None)
         dtype = X.dtype if components is None else components.dtype
         clean = X[: int(n_examples)]
         clean = np.ascontiguousarray(clean.toarray() if sp.issparse(clean) else clean, dtype=dtype)
-        corrupted = estimator._corrupt(clean, random_state=random_state) if corrupt else None
+        corrupted = noisy._corrupt(clean, random_state=random_state) if corrupt else None
         with warnings.catch_warnings():
             # The noisy copy is an ndarray even when X was a DataFrame.
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
@@ -600,7 +708,7 @@ class ReconstructionDisplay:
 
 
 class LossCurveDisplay:
-    """Training loss, and validation loss if any, against the epoch.
+    """Training loss, and the validation loss or score if any, per epoch.
 
     It is recommended to use :meth:`LossCurveDisplay.from_estimator` to
     create a display. All parameters are stored as attributes.
@@ -613,12 +721,19 @@ class LossCurveDisplay:
         penalty, so it usually lies above the validation loss.
 
     validation_scores : array-like of shape (n_epochs,), default=None
-        Validation score after each epoch (``validation_scores_``), a
-        negative loss; it is negated and drawn as the validation loss on the
-        same axes. None draws the training loss only.
+        Validation score after each epoch (``validation_scores_``). None
+        draws the training loss only.
 
     loss_name : str, default=None
         Name of the loss for the y-axis label, e.g. ``"cross_entropy"``.
+
+    score_name : str, default=None
+        What ``validation_scores`` are. None: a negative loss (an
+        autoencoder's ``score``), which is negated and drawn as the
+        validation loss on the axes of the training loss. A name, such as
+        ``"accuracy"`` (a classifier's ``score``): a score of its own kind,
+        drawn as it is on a second y axis on the right, labelled
+        ``"validation <score_name>"``.
 
     Attributes
     ----------
@@ -626,10 +741,14 @@ class LossCurveDisplay:
         The training loss.
 
     validation_line_ : matplotlib Line2D or None
-        The validation loss; None without validation scores.
+        The validation loss or score; None without validation scores.
 
     ax_ : matplotlib Axes
-        Axes with the curves.
+        Axes with the training loss (and the validation loss) and the legend.
+
+    validation_ax_ : matplotlib Axes or None
+        The second y axis, sharing the x axis of ``ax_``, that holds a
+        validation score with a ``score_name``; None otherwise.
 
     figure_ : matplotlib Figure
         Figure containing the curves.
@@ -649,13 +768,19 @@ class LossCurveDisplay:
     [2.5, 1.8, 1.6]
     >>> display.ax_.get_ylabel()
     'loss (squared_error)'
+    >>> display = LossCurveDisplay([2.3, 0.9, 0.4], validation_scores=[0.5, 0.8, 0.9],
+    ...                            loss_name="log_loss", score_name="accuracy").plot()
+    >>> display.validation_ax_.get_ylabel()
+    'validation accuracy'
     >>> plt.close("all")
     """
 
-    def __init__(self, loss_curve, *, validation_scores=None, loss_name=None):
+    def __init__(self, loss_curve, *, validation_scores=None, loss_name=None,
+                 score_name=None):
         self.loss_curve = loss_curve
         self.validation_scores = validation_scores
         self.loss_name = loss_name
+        self.score_name = score_name
 
     def plot(self, *, log_scale=False, ax=None, line_kw=None, validation_line_kw=None):
         """Plot the loss curves.
@@ -663,7 +788,8 @@ class LossCurveDisplay:
         Parameters
         ----------
         log_scale : bool, default=False
-            Whether to draw the loss on a logarithmic axis.
+            Whether to draw the loss on a logarithmic axis (a validation
+            score on its own axis stays linear).
 
         ax : matplotlib Axes, default=None
             Axes to plot on. None creates a new figure and axes.
@@ -674,7 +800,7 @@ class LossCurveDisplay:
 
         validation_line_kw : dict, default=None
             Keywords passed to :meth:`matplotlib.axes.Axes.plot` for the
-            validation loss.
+            validation loss or score.
 
         Returns
         -------
@@ -682,39 +808,90 @@ class LossCurveDisplay:
             The display, with ``line_``, ``ax_`` and ``figure_`` set.
         """
         plt = _check_matplotlib_support(f"{type(self).__name__}.plot")
+        from matplotlib.ticker import MaxNLocator
+
         loss = np.asarray(self.loss_curve, dtype=np.float64).ravel()
         epochs = np.arange(1, loss.size + 1)
         ax, fig = _axes(plt, ax)
         (self.line_,) = ax.plot(epochs, loss, **{"label": "training loss", **(line_kw or {})})
         self.validation_line_ = None
+        self.validation_ax_ = None
         if self.validation_scores is not None:
-            val_loss = -np.asarray(self.validation_scores, dtype=np.float64).ravel()
-            (self.validation_line_,) = ax.plot(
-                np.arange(1, val_loss.size + 1),
-                val_loss,
-                **{"label": "validation loss", **(validation_line_kw or {})},
-            )
+            scores = np.asarray(self.validation_scores, dtype=np.float64).ravel()
+            val_epochs = np.arange(1, scores.size + 1)
+            if self.score_name is None:
+                (self.validation_line_,) = ax.plot(
+                    val_epochs, -scores,
+                    **{"label": "validation loss", **(validation_line_kw or {})},
+                )
+            else:
+                label = f"validation {self.score_name}"
+                self.validation_ax_ = ax.twinx()
+                # The twin has a colour cycle of its own; take the next colour.
+                (self.validation_line_,) = self.validation_ax_.plot(
+                    val_epochs, scores,
+                    **{"label": label, "color": f"C{len(ax.get_lines())}",
+                       **(validation_line_kw or {})},
+                )
+                self.validation_ax_.set_ylabel(label)
+                # Draw the loss axes (and its legend) over the twin.
+                ax.set_zorder(self.validation_ax_.get_zorder() + 1)
+                ax.patch.set_visible(False)
         if log_scale:
             ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss" if self.loss_name is None else f"loss ({self.loss_name})")
-        ax.legend()
+        handles, labels = ax.get_legend_handles_labels()
+        if self.validation_ax_ is not None:
+            more_handles, more_labels = self.validation_ax_.get_legend_handles_labels()
+            handles, labels = handles + more_handles, labels + more_labels
+        # A score on its own axis rises where the loss falls: the legend
+        # goes between them.
+        ax.legend(handles, labels, loc="best" if self.validation_ax_ is None else "center right")
         self.ax_ = ax
         self.figure_ = fig
         return self
 
     @classmethod
     def from_estimator(
-        cls, estimator, *, log_scale=False, ax=None, line_kw=None, validation_line_kw=None
+        cls,
+        estimator,
+        *,
+        layer=None,
+        log_scale=False,
+        ax=None,
+        line_kw=None,
+        validation_line_kw=None,
     ):
         """Plot ``loss_curve_`` and ``validation_scores_`` of a fitted estimator.
 
         Parameters
         ----------
         estimator : estimator instance
-            Fitted :class:`~skdae.DenoisingAutoencoder` (or an estimator with
-            the same ``loss_curve_`` and ``validation_scores_`` attributes,
-            the latter a negative loss or None).
+            The fitted estimator whose curves are drawn, or a fitted
+            :class:`~sklearn.pipeline.Pipeline` ending in one (its last step
+            is drawn):
+
+            - :class:`~skdae.DenoisingAutoencoder` (or another estimator
+              with ``loss_curve_`` and ``validation_scores_``): its
+              training loss and, with early stopping, its validation loss
+              (``validation_scores_`` is a negative loss);
+            - :class:`~skdae.StackedDenoisingAutoencoder`: the pretraining
+              curve of its layer ``autoencoders_[layer]``;
+            - :class:`~skdae.SdAClassifier` (or scikit-learn's
+              ``MLPClassifier``): the fine-tuning loss and, with early
+              stopping, the validation accuracy on a second y axis
+              (``validation_scores_`` of a classifier is its accuracy, of
+              a regressor its R2).
+
+        layer : int, default=None
+            Which pretrained layer's curve to draw, for an estimator made of
+            pretrained layers (``autoencoders_``): 0 is the first layer,
+            negative indices count from the top. None draws the estimator's
+            own curve: the fine-tuning of an ``SdAClassifier``, the first
+            layer of a ``StackedDenoisingAutoencoder`` (which has no curve
+            of its own).
 
         log_scale : bool, default=False
             Whether to draw the loss on a logarithmic axis.
@@ -728,7 +905,7 @@ class LossCurveDisplay:
 
         validation_line_kw : dict, default=None
             Keywords passed to :meth:`matplotlib.axes.Axes.plot` for the
-            validation loss.
+            validation loss or score.
 
         Returns
         -------
@@ -751,12 +928,30 @@ class LossCurveDisplay:
         >>> plt.close("all")
         """
         _check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        estimator, _ = _final_step(estimator)
+        layers = getattr(estimator, "autoencoders_", None)
+        if layer is not None:
+            name = type(estimator).__name__
+            if layers is None:  # a single autoencoder: layer 0 is itself
+                estimator = _pick_layer([estimator], layer, name)
+            else:
+                estimator = _pick_layer(layers, layer, f"{name}.autoencoders_")
+        elif layers and not hasattr(estimator, "loss_curve_"):
+            estimator = layers[0]
         check_is_fitted(estimator, "loss_curve_")
         loss_name = getattr(estimator, "loss", None)
+        if not isinstance(loss_name, str):
+            loss_name = "log_loss" if is_classifier(estimator) else None
+        score_name = None
+        if is_classifier(estimator):
+            score_name = "accuracy"
+        elif is_regressor(estimator):
+            score_name = "R2"
         display = cls(
             estimator.loss_curve_,
             validation_scores=getattr(estimator, "validation_scores_", None),
-            loss_name=loss_name if isinstance(loss_name, str) else None,
+            loss_name=loss_name,
+            score_name=score_name,
         )
         return display.plot(
             log_scale=log_scale, ax=ax, line_kw=line_kw, validation_line_kw=validation_line_kw

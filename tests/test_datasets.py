@@ -5,6 +5,7 @@ network. The tests on the real MNIST look for it in ``SKDAE_DATA`` or in
 ``../shared/data/mnist`` next to the repository, and are skipped otherwise.
 """
 
+import functools
 import gzip
 import hashlib
 import os
@@ -92,7 +93,7 @@ def no_env(monkeypatch, tmp_path):
 def no_download(monkeypatch):
     """Fail the test if anything tries to reach the network."""
 
-    def fetcher(data_home):
+    def fetcher():
         raise AssertionError("the network fetcher must not be called")
 
     monkeypatch.setattr(_mnist, "_fetch_from_openml", fetcher)
@@ -425,7 +426,7 @@ def test_missing_files_error_reports_partial_sets(
 def test_fetch_mnist_download_failure_raises_clear_oserror(
     monkeypatch, tmp_path, no_env
 ):
-    def offline(data_home):
+    def offline():
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(_mnist, "_fetch_from_openml", offline)
@@ -444,8 +445,8 @@ def test_fetch_mnist_downloads_once_then_reads_cache(monkeypatch, tmp_path, no_e
         monkeypatch.setitem(_mnist._MD5, name, digest)
     calls = []
 
-    def fake_fetcher(data_home):
-        calls.append(data_home)
+    def fake_fetcher():
+        calls.append("fetch")
         return (
             arrays["train", "images"],
             arrays["train", "labels"],
@@ -456,7 +457,7 @@ def test_fetch_mnist_downloads_once_then_reads_cache(monkeypatch, tmp_path, no_e
     monkeypatch.setattr(_mnist, "_fetch_from_openml", fake_fetcher)
 
     first = fetch_mnist(data_home=tmp_path, subset="all")
-    assert calls == [str(tmp_path)]
+    assert calls == ["fetch"]
     cached = sorted(p.name for p in (tmp_path / "mnist").iterdir())
     assert cached == sorted(name + ".gz" for name in ALL_NAMES)
     # The cache is in the standard IDX format, readable on its own.
@@ -476,13 +477,43 @@ def test_fetch_mnist_downloads_once_then_reads_cache(monkeypatch, tmp_path, no_e
 def test_download_with_wrong_content_writes_nothing(monkeypatch, tmp_path, no_env):
     arrays = fake_mnist()  # checksums NOT patched: they cannot match
 
-    def fake_fetcher(data_home):
+    def fake_fetcher():
         return tuple(arrays[k] for k in NAMES)
 
     monkeypatch.setattr(_mnist, "_fetch_from_openml", fake_fetcher)
     with pytest.raises(ValueError, match="does not match the canonical"):
         fetch_mnist(data_home=tmp_path)
     assert not (tmp_path / "mnist").exists()
+
+
+def test_download_leaves_only_the_four_idx_files_in_data_home(monkeypatch, tmp_path, no_env):
+    """scikit-learn's OpenML cache goes to a temporary folder that is removed."""
+    import sklearn.datasets
+
+    arrays = fake_mnist()
+    for name, digest in md5_of(arrays).items():
+        monkeypatch.setitem(_mnist._MD5, name, digest)
+    X = np.concatenate([arrays["train", "images"], arrays["test", "images"]]).reshape(-1, 784)
+    y = np.concatenate([arrays["train", "labels"], arrays["test", "labels"]]).astype(str)
+    caches = []
+
+    def fake_fetch_openml(name, *, data_home, **kwargs):
+        # What the real one leaves behind: its cache of the download.
+        cache = Path(data_home) / "openml" / "openml.org" / "data" / "v1" / "download"
+        cache.mkdir(parents=True)
+        (cache / "52667.gz").write_bytes(b"arff")
+        caches.append(Path(data_home))
+        return X.astype(np.float64), y
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", fake_fetch_openml)
+    monkeypatch.setattr(_mnist, "_openml_to_mnist", functools.partial(
+        _mnist._openml_to_mnist, n_train=12, n_test=5))
+    data = fetch_mnist(data_home=tmp_path, subset="all")
+    np.testing.assert_array_equal(data.data, X / np.float32(255))
+    assert [str(p.relative_to(tmp_path)) for p in sorted(tmp_path.rglob("*"))] == [
+        "mnist"] + [f"mnist/{name}.gz" for name in sorted(NAMES.values())]
+    (cache,) = caches
+    assert not cache.exists()
 
 
 def test_openml_to_mnist_converts_and_splits_in_order():

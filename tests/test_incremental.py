@@ -36,9 +36,41 @@ def test_same_as_a_loop_of_partial_fit(dtype):
     for a, b in zip(_params(est), _params(ref)):
         assert a.dtype == dtype
         assert_array_equal(a, b)
-    # 4 blocks (300, 300, 300, 100) per pass, one epoch each.
+    # 4 blocks (300, 300, 300, 100) per pass, one partial_fit each.
     assert est.n_iter_ == 8
     assert est.t_ == 2000
+
+
+class _RowRecorder:
+    """An estimator whose partial_fit records the row ids (column 0) it is given."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def partial_fit(self, X, y=None):
+        self.blocks.append(np.asarray(X[:, 0]).astype(int))
+        return self
+
+
+@pytest.mark.parametrize("n_samples, chunk_size, n_epochs", [(1000, 300, 2), (10, 10, 3),
+                                                             (7, 2, 1)])
+def test_n_epochs_counts_full_passes_and_the_estimator_counts_calls(
+    n_samples, chunk_size, n_epochs
+):
+    # An epoch is a pass over all of X (the glossary's meaning): every row once.
+    X = np.arange(n_samples, dtype=np.float64).reshape(-1, 1).repeat(3, axis=1)
+    recorder = partial_fit_chunks(_RowRecorder(), X, chunk_size=chunk_size,
+                                  n_epochs=n_epochs, random_state=0)
+    n_blocks = -(-n_samples // chunk_size)
+    assert len(recorder.blocks) == n_epochs * n_blocks
+    for epoch in range(n_epochs):
+        seen = np.concatenate(recorder.blocks[epoch * n_blocks:(epoch + 1) * n_blocks])
+        assert_array_equal(np.sort(seen), np.arange(n_samples))
+    # The autoencoder counts its partial_fit calls, one per block per pass.
+    dae = partial_fit_chunks(_dae(), X.astype(np.float32) / n_samples, chunk_size=chunk_size,
+                             n_epochs=n_epochs, random_state=0)
+    assert dae.n_iter_ == len(dae.loss_curve_) == n_epochs * n_blocks
+    assert dae.t_ == n_epochs * n_samples
 
 
 def test_sparse_csr_chunks():

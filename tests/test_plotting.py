@@ -1,18 +1,22 @@
 """Filter, reconstruction and loss-curve displays: what they draw."""
 
+import io
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import scipy.sparse as sparse
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 
-from skdae import DenoisingAutoencoder
+from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
 from skdae.plotting import FilterDisplay, LossCurveDisplay, ReconstructionDisplay
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -40,6 +44,33 @@ def dae(digits):
         n_components=20, loss="cross_entropy", corruption_level=0.5, max_iter=3,
         random_state=0,
     ).fit(digits)
+
+
+@pytest.fixture(scope="module")
+def sda(digits):
+    return StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(16, 9), loss="cross_entropy", corruption_levels=(0.4, 0.2),
+        max_iter=3, random_state=0,
+    ).fit(digits)
+
+
+@pytest.fixture(scope="module")
+def clf(digits):
+    y = load_digits().target
+    return SdAClassifier(
+        hidden_layer_sizes=(16, 9), corruption_levels=0.2, pretrain_max_iter=2,
+        early_stopping=True, max_iter=6, random_state=0,
+    ).fit(digits, y)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits, dae, sda, clf):
+    """The fitted estimators by name, and each at the end of a fitted Pipeline."""
+    y = load_digits().target
+    out = {"dae": dae, "sda": sda, "clf": clf}
+    for name, est in list(out.items()):
+        out[f"pipeline->{name}"] = make_pipeline(MinMaxScaler(), est).fit(digits, y)
+    return out
 
 
 def tiles(image, n_images, n_cols, shape, padding=1):
@@ -226,11 +257,209 @@ def test_missing_matplotlib_names_the_plot_extra(monkeypatch, dae, digits):
             call()
 
 
-def test_plotting_module_imports_without_matplotlib():
+def test_plotting_module_imports_without_matplotlib(tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
         "import skdae.plotting; print(sorted(skdae.plotting.__all__))"
     )
+    # (run outside the source tree, so that the installed package is imported)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout
     assert out.strip() == "['FilterDisplay', 'LossCurveDisplay', 'ReconstructionDisplay']"
+
+
+# ---------------------------------------------------------------------------
+# Every display on every estimator: autoencoder, stack, classifier, pipelines
+# ---------------------------------------------------------------------------
+
+KINDS = ["dae", "sda", "clf"]
+WHERE = ["alone", "in_pipeline"]
+
+
+def _pick(fitted, kind, where):
+    """(what to pass to the display, the estimator it should read, the steps before it)."""
+    if where == "alone":
+        return fitted[kind], fitted[kind], None
+    pipe = fitted[f"pipeline->{kind}"]
+    return pipe, pipe[-1], pipe[0]
+
+
+@pytest.mark.parametrize("where", WHERE)
+@pytest.mark.parametrize("kind", KINDS)
+def test_filter_display_reads_the_first_layer_of_every_estimator(pyplot, fitted, kind, where):
+    passed, est, _ = _pick(fitted, kind, where)
+    expected = {
+        "dae": lambda: est.components_,
+        "sda": lambda: est.autoencoders_[0].components_,
+        "clf": lambda: est.coefs_[0].T,  # the fine-tuned first layer
+    }[kind]()
+    display = FilterDisplay.from_estimator(passed, n_filters=9)
+    assert_allclose(tiles(display.im_.get_array(), 9, 3, (8, 8)), expected[:9].reshape(9, 8, 8))
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_filter_display_layer_picks_a_layer_of_a_stack_or_network(pyplot, fitted, where):
+    sda, clf = (fitted["sda"], fitted["clf"]) if where == "alone" else (
+        fitted["pipeline->sda"], fitted["pipeline->clf"])
+    display = FilterDisplay.from_estimator(sda, layer=1)  # 9 filters over 16 codes
+    assert_allclose(tiles(display.im_.get_array(), 9, 3, (4, 4)),
+                    fitted["sda"].autoencoders_[1].components_.reshape(9, 4, 4))
+    display = FilterDisplay.from_estimator(clf, layer=-1, image_shape=(3, 3))
+    assert_allclose(tiles(display.im_.get_array(), 10, 4, (3, 3)),
+                    fitted["clf"].coefs_[-1].T.reshape(10, 3, 3))
+    with pytest.raises(ValueError, match=r"layer=2 is out of range: Stacked\w+\.autoencoders_ "
+                       r"holds 2 layers, so layer takes an index from -2 to 1"):
+        FilterDisplay.from_estimator(sda, layer=2)
+    with pytest.raises(ValueError, match=r"SdAClassifier\.coefs_ holds 3 layers"):
+        FilterDisplay.from_estimator(clf, layer=3)
+
+
+def test_filter_display_layer_of_a_single_autoencoder_is_0(pyplot, dae):
+    assert_array_equal(FilterDisplay.from_estimator(dae, layer=-1).im_.get_array(),
+                       FilterDisplay.from_estimator(dae).im_.get_array())
+    with pytest.raises(ValueError, match="DenoisingAutoencoder holds 1 layer, so layer takes"):
+        FilterDisplay.from_estimator(dae, layer=1)
+
+
+@pytest.mark.parametrize("where", WHERE)
+@pytest.mark.parametrize("kind", ["dae", "sda"])
+def test_reconstruction_display_reads_autoencoders_and_stacks(
+    pyplot, fitted, digits, kind, where
+):
+    passed, est, scaler = _pick(fitted, kind, where)
+    display = ReconstructionDisplay.from_estimator(passed, digits, n_examples=5, random_state=0)
+    # The images are what the autoencoder (the pipeline's last step) reads.
+    clean = digits[:5] if scaler is None else scaler.transform(digits[:5])
+    noisy = est.autoencoders_[0] if kind == "sda" else est  # a stack's data meets layer 0
+    corrupted = noisy._corrupt(np.ascontiguousarray(clean), random_state=0)
+    rows = tiles(display.im_.get_array(), 15, 5, (8, 8))
+    assert_allclose(rows[:5], clean.reshape(5, 8, 8))
+    assert_array_equal(rows[5:10], corrupted.reshape(5, 8, 8))
+    assert_allclose(rows[10:], est.inverse_transform(est.transform(corrupted)).reshape(5, 8, 8),
+                    rtol=1e-6)
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_reconstruction_display_sends_a_classifier_to_its_pretrained_layers(
+    pyplot, fitted, digits, where
+):
+    passed, clf, _ = _pick(fitted, "clf", where)
+    with pytest.raises(TypeError, match=r"SdAClassifier has no inverse_transform.*"
+                       r"pass SdAClassifier\.autoencoders_\[0\]"):
+        ReconstructionDisplay.from_estimator(passed, digits)
+    display = ReconstructionDisplay.from_estimator(clf.autoencoders_[0], digits)
+    assert display.reconstructed.shape == (8, 64)
+
+
+@pytest.mark.parametrize("where", WHERE)
+@pytest.mark.parametrize("kind, layer, curve", [
+    ("dae", None, lambda est: est),
+    ("dae", 0, lambda est: est),
+    ("sda", None, lambda est: est.autoencoders_[0]),  # a stack has no curve of its own
+    ("sda", 1, lambda est: est.autoencoders_[1]),
+    ("clf", None, lambda est: est),  # the fine-tuning
+    ("clf", -1, lambda est: est.autoencoders_[-1]),  # a pretraining layer
+])
+def test_loss_curve_display_reads_every_estimator(pyplot, fitted, kind, layer, curve, where):
+    passed, est, _ = _pick(fitted, kind, where)
+    display = LossCurveDisplay.from_estimator(passed, layer=layer)
+    assert_allclose(display.line_.get_ydata(), curve(est).loss_curve_)
+    with pytest.raises(ValueError, match="layer=5 is out of range"):
+        LossCurveDisplay.from_estimator(passed, layer=5)
+
+
+def test_displays_on_an_unfitted_pipeline_say_it_is_not_fitted(pyplot, digits):
+    pipe = make_pipeline(MinMaxScaler(), DenoisingAutoencoder())
+    for call in [lambda: FilterDisplay.from_estimator(pipe),
+                 lambda: ReconstructionDisplay.from_estimator(pipe, digits),
+                 lambda: LossCurveDisplay.from_estimator(pipe)]:
+        with pytest.raises(NotFittedError, match="Pipeline"):
+            call()
+
+
+# ---------------------------------------------------------------------------
+# A classifier's validation score is an accuracy, not a loss
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_classifier_validation_accuracy_is_drawn_as_accuracy_on_its_own_axis(
+    pyplot, clf, log_scale
+):
+    display = LossCurveDisplay.from_estimator(clf, log_scale=log_scale)
+    assert_allclose(display.line_.get_ydata(), clf.loss_curve_)
+    # Drawn as it is (not negated), on a second y axis labelled as accuracy.
+    assert display.validation_line_.axes is display.validation_ax_
+    assert_allclose(display.validation_line_.get_ydata(), clf.validation_scores_)
+    assert display.validation_ax_.get_ylabel() == "validation accuracy"
+    assert display.validation_ax_.get_yscale() == "linear"
+    assert display.ax_.get_ylabel() == "loss (log_loss)"
+    assert display.ax_.get_yscale() == ("log" if log_scale else "linear")
+    assert display.validation_line_.get_color() != display.line_.get_color()
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend == ["training loss", "validation accuracy"]
+
+
+def test_regressor_validation_score_is_drawn_as_r2(pyplot, digits):
+    mlp = MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, max_iter=5, random_state=0)
+    mlp.fit(digits, load_digits().target)
+    display = LossCurveDisplay.from_estimator(mlp)
+    assert_allclose(display.validation_line_.get_ydata(), mlp.validation_scores_)
+    assert display.validation_ax_.get_ylabel() == "validation R2"
+    assert display.ax_.get_ylabel() == "loss (squared_error)"
+
+
+def test_loss_curve_display_score_name(pyplot):
+    plain = LossCurveDisplay([2.0, 1.0], validation_scores=[-1.5, -1.2]).plot()
+    assert plain.validation_ax_ is None
+    assert plain.validation_line_.axes is plain.ax_
+    named = LossCurveDisplay([2.0, 1.0], validation_scores=[0.5, 0.7], score_name="F1").plot()
+    assert_allclose(named.validation_line_.get_ydata(), [0.5, 0.7])
+    assert named.validation_ax_.get_ylabel() == "validation F1"
+
+
+# ---------------------------------------------------------------------------
+# A plain savefig keeps every label
+# ---------------------------------------------------------------------------
+
+
+def _drawn_tick_labels(axis):
+    """The tick labels an axis draws: those of its ticks inside the view limits."""
+    lo, hi = sorted(axis.get_view_interval())
+    slack = 1e-9 * (hi - lo)
+    out = []
+    for locs, labels in [(axis.get_majorticklocs(), axis.get_majorticklabels()),
+                         (axis.get_minorticklocs(), axis.get_minorticklabels())]:
+        out += [label for loc, label in zip(locs, labels) if lo - slack <= loc <= hi + slack]
+    return out
+
+
+def _inside(bbox, figure_bbox):
+    return (bbox.x0 >= figure_bbox.x0 and bbox.y0 >= figure_bbox.y0
+            and bbox.x1 <= figure_bbox.x1 and bbox.y1 <= figure_bbox.y1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda est, X: ReconstructionDisplay.from_estimator(est["dae"], X, random_state=0),
+    lambda est, X: ReconstructionDisplay.from_estimator(est["dae"], X, n_examples=2),
+    lambda est, X: LossCurveDisplay.from_estimator(est["dae"], log_scale=True),
+    lambda est, X: LossCurveDisplay.from_estimator(est["clf"], log_scale=True),
+    lambda est, X: FilterDisplay.from_estimator(est["dae"], colorbar=True),
+], ids=["reconstruction", "reconstruction-2", "loss-log", "classifier-loss-log", "filters"])
+def test_plain_savefig_keeps_every_label_inside_the_figure(pyplot, fitted, digits, make):
+    fig = make(fitted, digits).figure_
+    fig.savefig(io.BytesIO(), format="png")  # a plain savefig: no bbox_inches="tight"
+    renderer = fig.canvas.get_renderer()
+    texts = []
+    for ax in fig.axes:
+        texts += [ax.xaxis.label, ax.yaxis.label]
+        texts += _drawn_tick_labels(ax.xaxis) + _drawn_tick_labels(ax.yaxis)
+        legend = ax.get_legend()
+        texts += legend.get_texts() if legend is not None else []
+    texts = [t for t in texts if t.get_visible() and t.get_text()]
+    assert texts
+    for text in texts:
+        assert _inside(text.get_window_extent(renderer), fig.bbox), (
+            f"{text.get_text()!r} is cut off")
+    for ax in fig.axes:
+        assert _inside(ax.get_tightbbox(renderer), fig.bbox)

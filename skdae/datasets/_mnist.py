@@ -425,12 +425,15 @@ def _openml_to_mnist(X, y, *, n_train=_N_TRAIN, n_test=_N_TEST):
     return images[:n_train], labels[:n_train], images[n_train:], labels[n_train:]
 
 
-def _fetch_from_openml(data_home):
+def _fetch_from_openml():
     """Download MNIST from OpenML (``mnist_784``, version 1); needs network.
 
     OpenML lists the 60 000 training images, then the 10 000 test images, in
     the order of the original files. Returns what :func:`_openml_to_mnist`
     returns. This is the only function of the module that uses the network.
+    scikit-learn's OpenML cache of the download is written in a temporary
+    folder, removed on return, so that the data home only ever receives the
+    four IDX files.
     """
     from sklearn.datasets import fetch_openml
 
@@ -440,14 +443,15 @@ def _fetch_from_openml(data_home):
         parser = "pandas"
     except ImportError:
         parser = "liac-arff"
-    X, y = fetch_openml(
-        "mnist_784",
-        version=1,
-        as_frame=False,
-        return_X_y=True,
-        parser=parser,
-        data_home=data_home,
-    )
+    with tempfile.TemporaryDirectory(prefix="skdae-openml-") as cache:
+        X, y = fetch_openml(
+            "mnist_784",
+            version=1,
+            as_frame=False,
+            return_X_y=True,
+            parser=parser,
+            data_home=cache,
+        )
     return _openml_to_mnist(X, y)
 
 
@@ -467,7 +471,7 @@ def _atomic_write(path, data):
 def _download(home):
     """Fetch MNIST and write the four IDX ``.gz`` files in ``home/mnist``."""
     try:
-        train_x, train_y, test_x, test_y = _fetch_from_openml(home)
+        train_x, train_y, test_x, test_y = _fetch_from_openml()
     except Exception as exc:
         raise FileNotFoundError(
             _not_found_message(
@@ -599,7 +603,9 @@ def fetch_mnist(
     download_if_missing : bool, default=True
         If the files are not in the data folder, download them from OpenML
         (``mnist_784``) and cache them in ``<data_home>/mnist/`` as the four
-        IDX ``.gz`` files. If False, raise an error instead.
+        IDX ``.gz`` files, the only files written (scikit-learn's own OpenML
+        cache of the download goes to a temporary folder that is removed).
+        If False, raise an error instead.
 
     Returns
     -------
@@ -648,7 +654,10 @@ def fetch_mnist(
     Notes
     -----
     The files are only read: nothing is written into the data folder unless
-    files are downloaded. A file found uncompressed is preferred to its
+    files are downloaded, and a download writes the four ``.gz`` files in
+    ``<data_home>/mnist/`` and nothing else (the OpenML download itself is
+    cached in a temporary folder of :func:`tempfile.gettempdir`, removed
+    once converted). A file found uncompressed is preferred to its
     ``.gz`` twin; the data folder itself is preferred to its ``mnist/``
     sub-folder, and the first of them holding all four files is used.
 
@@ -730,7 +739,8 @@ def load_mnist_paper_split(*, data_home=None, download_if_missing=True):
 
     download_if_missing : bool, default=True
         If the files are not in the data folder, download them from OpenML
-        and cache them there. If False, raise an error instead.
+        and cache them in its ``mnist/`` sub-folder as the four IDX ``.gz``
+        files, as :func:`fetch_mnist` does. If False, raise an error instead.
 
     Returns
     -------
