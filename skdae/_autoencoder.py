@@ -257,7 +257,8 @@ default="masking"
         Per-feature maximum of the training data seen so far.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of passes run: the epochs of :meth:`fit`, plus one per
+        :meth:`partial_fit` call (each one pass over the block it is given).
 
     t_ : int
         Number of training samples seen by the solver.
@@ -437,7 +438,7 @@ default="masking"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
-        """Run one epoch over ``X``, initialising the model on the first call.
+        """Make one pass over the block ``X``; the first call initialises the model.
 
         Parameters
         ----------
