@@ -10,7 +10,7 @@ from libc.stdint cimport uint64_t
 
 from ._blas cimport _gemm
 from ._engine cimport (
-    Corruption, NOISE_NONE, NOISE_SALT_AND_PEPPER, skdae_team, skdae_team_init,
+    Corruption, NOISE_NONE, NOISE_MASKING, NOISE_SALT_AND_PEPPER, NOISE_SWAP, skdae_team, skdae_team_init,
     skdae_team_destroy, skdae_team_claim, skdae_team_finish, skdae_team_end,
     skdae_omp_max_threads, skdae_expf, skdae_log1p_unit, skdae_exp, skdae_log1p_unit64,
     _activate_rows, _loss_row, _nonfinite, _corrupt_row, _fraction_threshold,
@@ -147,15 +147,25 @@ def _corrupt(
     const floating[::1] low,
     const floating[::1] high,
     uint64_t[::1] rng_state,
+    floating[:, ::1] weights=None,
+    tuple emphasis=(1.0, 1.0),
 ):
     """Corrupt every row of ``X`` into ``out`` with the engine's noise process
     (one key per row from ``rng_state``, as in training; swap noise draws
-    from the rows of ``X``). The routine the training loop applies to each
-    minibatch; exposed for tests and for displays of corrupted examples.
+    from the rows of ``X``), and write the emphasis weights (``alpha`` where
+    a value was corrupted, ``beta`` elsewhere) into ``weights`` when given.
+    The routine the training loop applies to each minibatch; exposed for
+    tests and for displays of corrupted examples.
     """
     cdef Py_ssize_t i, n = X.shape[0], d = X.shape[1]
     cdef Corruption nz
     cdef uint64_t key
+    cdef floating *wt = NULL
+    if weights is not None:
+        if weights.shape[0] != n or weights.shape[1] != d:
+            raise ValueError("weights must have the shape of X")
+        if noise not in (NOISE_MASKING, NOISE_SALT_AND_PEPPER, NOISE_SWAP):
+            raise ValueError("emphasis weights need a noise that corrupts some values")
     if out.shape[0] != n or out.shape[1] != d or low.shape[0] != d or high.shape[0] != d:
         raise ValueError("corruption shapes do not match")
     if rng_state.shape[0] != 4:
@@ -165,15 +175,16 @@ def _corrupt(
     nz.threshold = _fraction_threshold(min(max(level, 0.0), 1.0))
     nz.low = &low[0] if d else NULL
     nz.high = &high[0] if d else NULL
-    nz.emphasis = False
-    nz.alpha = nz.beta = 1.0
+    nz.emphasis = weights is not None
+    nz.alpha, nz.beta = emphasis
     if n == 0 or d == 0:
         return
     with nogil:
         for i in range(n):
             key = _next_u64(&rng_state[0]) if noise != NOISE_NONE else 0
-            _corrupt_row(&X[i, 0], &out[i, 0], d, &nz, key, &X[0, 0], n, i,
-                         <floating *> NULL)
+            if nz.emphasis:
+                wt = &weights[i, 0]
+            _corrupt_row(&X[i, 0], &out[i, 0], d, &nz, key, &X[0, 0], n, i, wt)
 
 
 def _fast_exp_log1p(const floating[::1] x, floating[::1] exp_out,

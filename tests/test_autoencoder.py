@@ -63,13 +63,29 @@ def _numpy_row_loss(X, Z, loss, output):
     return 0.5 * ((Xhat - X) ** 2).sum(axis=1)
 
 
+def _numpy_terms(X, Z, loss, output):
+    """The loss of each value and its derivative with respect to ``Z``."""
+    if loss == "cross_entropy":
+        P = _sigmoid(Z)
+        return -(X * np.log(P) + (1 - X) * np.log(1 - P)), P - X
+    if output == "sigmoid":
+        P = _sigmoid(Z)
+        return 0.5 * (P - X) ** 2, (P - X) * P * (1 - P)
+    return 0.5 * (Z - X) ** 2, Z - X
+
+
 def _numpy_epoch(X, W, V, b, c, *, activation, loss, output, batch_size, lr,
                  alpha=0.0, contraction=0.0, solver="sgd", beta1=0.9, beta2=0.999,
-                 eps=1e-8):
-    """Reference: one epoch of the engine's math, corruption and shuffle off.
+                 eps=1e-8, Xt=None, weights=None):
+    """Reference: one epoch of the engine's math, shuffle off.
 
-    ``V`` is None when tied. Returns the updated parameters and the summed loss.
+    ``V`` is None when tied. ``Xt`` are the corrupted rows the encoder sees
+    (default: ``X``, no corruption) and ``weights`` the emphasis weight of
+    each value in the loss (default: 1). Returns the updated parameters and
+    the summed loss.
     """
+    Xt = X if Xt is None else Xt
+    weights = np.ones_like(X) if weights is None else weights
     act, dact = ACTIVATIONS[activation]
     tied = V is None
     params = {"W": W.copy(), "b": b.copy(), "c": c.copy()}
@@ -81,32 +97,28 @@ def _numpy_epoch(X, W, V, b, c, *, activation, loss, output, batch_size, lr,
     total = 0.0
     for start in range(0, X.shape[0], batch_size):
         Xb = X[start:start + batch_size]
+        Xi = Xt[start:start + batch_size]
+        Wb = weights[start:start + batch_size]
         B = Xb.shape[0]
         Wc = params["W"]
         Vd = Wc if tied else params["V"]
-        H = act(Xb @ Wc.T + params["b"])
+        H = act(Xi @ Wc.T + params["b"])
         Z = H @ Vd + params["c"]
-        total += _numpy_row_loss(Xb, Z, loss, output).sum()
+        terms, G = _numpy_terms(Xb, Z, loss, output)
+        total += (Wb * terms).sum()
         a = dact(H)
         w2 = (Wc**2).sum(axis=1)
         total += contraction * ((a**2) @ w2).sum()
-        if loss == "cross_entropy":
-            G = _sigmoid(Z) - Xb
-        elif output == "sigmoid":
-            P = _sigmoid(Z)
-            G = (P - Xb) * P * (1 - P)
-        else:
-            G = Z - Xb
-        G /= B
+        G = Wb * G / B
         GA = (G @ Vd.T) * a
         # contractive penalty contraction/B * sum_r sum_j a_rj**2 w2_j
         GA += 2 * contraction / B * a * SECOND_DERIVATIVES[activation](H) * w2
         q = 2 * contraction / B * (a**2).sum(axis=0)
         grads = {"b": GA.sum(0), "c": G.sum(0)}
         if tied:
-            grads["W"] = GA.T @ Xb + H.T @ G + alpha * Wc + q[:, None] * Wc
+            grads["W"] = GA.T @ Xi + H.T @ G + alpha * Wc + q[:, None] * Wc
         else:
-            grads["W"] = GA.T @ Xb + alpha * Wc + q[:, None] * Wc
+            grads["W"] = GA.T @ Xi + alpha * Wc + q[:, None] * Wc
             grads["V"] = H.T @ G + alpha * params["V"]
         t += 1
         for k, g in grads.items():
@@ -238,7 +250,7 @@ def test_one_epoch_equals_numpy_reference(loss, output, activation, tied, solver
     assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=atol)
 
 
-@pytest.mark.parametrize("corruption", ["masking", "gaussian", "salt_and_pepper"])
+@pytest.mark.parametrize("corruption", ["masking", "gaussian", "salt_and_pepper", "swap"])
 @pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-12), (np.float32, 1e-5)])
 def test_blocked_engine_corrupts_like_the_serial_one(corruption, dtype, atol, monkeypatch):
     # With noise, two engine threads corrupt the next minibatch while
@@ -536,7 +548,8 @@ def test_noise_is_fresh_every_minibatch_and_reproducible(digits):
 # Training behaviour
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("solver, lr", [("adam", 1e-3), ("sgd", 0.1)])
-@pytest.mark.parametrize("corruption", [None, "masking", "gaussian", "salt_and_pepper"])
+@pytest.mark.parametrize("corruption", [None, "masking", "gaussian", "salt_and_pepper",
+                                        "swap"])
 def test_loss_falls_on_digits(digits, solver, lr, corruption):
     X = digits[0]
     dae = DenoisingAutoencoder(
@@ -995,3 +1008,237 @@ def test_vectorised_float32_exp_and_log1p_are_accurate():
     _fast_exp_log1p(e, dummy, log_out)
     # absolute: log(1 + e) is formed from 1 + e rounded to float32
     assert np.max(np.abs(log_out - np.log1p(e.astype(np.float64)))) < 2e-7
+
+
+# --------------------------------------------------------------------------- #
+# Swap noise and emphasized denoising
+# --------------------------------------------------------------------------- #
+def _numpy_swap(X, i, key, threshold):
+    """Row ``i`` of ``X`` with swap noise keyed by ``key``: feature k, when
+    the low 32 bits of its hash are below ``threshold``, takes X[other, k],
+    other uniform over the rows but ``i`` (Lemire's multiply-shift on the high
+    32 bits). Returns the row and which features were swapped."""
+    n, d = X.shape
+    z = _numpy_hash(key, np.arange(d))
+    hit = (z & np.uint64(0xFFFFFFFF)) < np.uint64(threshold)
+    other = ((z >> np.uint64(32)) * np.uint64(n - 1)) >> np.uint64(32)
+    other = other.astype(np.int64)
+    other += other >= i
+    return np.where(hit, X[other, np.arange(d)], X[i]), hit
+
+
+def _reference_noise(X, corruption, level, seed_state, emphasis):
+    """Every row's corruption and emphasis weights as the engine draws them
+    with shuffle off (one key per row, in order), computed in NumPy."""
+    py_state = [int(v) for v in seed_state]
+    threshold = int(level * 4294967296.0)
+    Xt, hits = np.empty_like(X), np.empty(X.shape, dtype=bool)
+    for i in range(X.shape[0]):
+        key = _xoshiro256ss(py_state)
+        if corruption == "masking":
+            hits[i] = _numpy_mask(key, X.shape[1], threshold)
+            Xt[i] = np.where(hits[i], 0, X[i])
+        else:
+            Xt[i], hits[i] = _numpy_swap(X, i, key, threshold)
+    alpha, beta = emphasis if emphasis is not None else (1.0, 1.0)
+    return Xt, np.where(hits, alpha, beta).astype(X.dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_swap_kernel_equals_numpy_reference(dtype):
+    # 1 031 features (vector loops and tails), one key per row drawn in order.
+    X = np.random.RandomState(0).uniform(-1, 1, size=(9, 1031)).astype(dtype)
+    ones = np.ones(X.shape[1])
+    out, keys = _keyed_rows(dtype, 4, 0.3, ones * 0, ones, X)
+    threshold = int(0.3 * 4294967296.0)
+    for i, key in enumerate(keys):
+        assert_array_equal(out[i], _numpy_swap(X, i, key, threshold)[0])
+
+
+def test_swap_noise_draws_from_the_columns_own_values():
+    # X[r, k] = 1000 k + r: a swapped value names the row it came from.
+    n, d, level = 300, 400, 0.2
+    X = (1000.0 * np.arange(d)[None, :] + np.arange(n)[:, None])
+    dae = _fitted(X, corruption="swap", corruption_level=level)
+    Xt = dae._corrupt(X, random_state=0)
+    swapped = Xt != X
+    # the fraction swapped: binomial(n d, level), a 5-sigma band
+    assert abs(swapped.sum() - n * d * level) < 5 * np.sqrt(n * d * level * (1 - level))
+    rows = (Xt - 1000.0 * np.arange(d)[None, :]).astype(int)
+    cols = np.nonzero(swapped)[1]
+    assert_array_equal(Xt[swapped] // 1000, cols)  # same column, another row
+    source = rows[swapped]
+    assert ((0 <= source) & (source < n)).all()
+    assert not (source == np.nonzero(swapped)[0]).any()  # never the row itself
+    # the source rows are uniform: chi-square over 10 bins of rows
+    from scipy import stats
+
+    counts = np.bincount(source * 10 // n, minlength=10)
+    assert stats.chisquare(counts).pvalue > 1e-4
+
+
+def test_swap_noise_is_refused_on_sparse_input(digits):
+    with pytest.raises(ValueError, match="corruption='swap' is not supported on sparse"):
+        DenoisingAutoencoder(corruption="swap").fit(sp.csr_matrix(digits[0]))
+
+
+@pytest.mark.parametrize("corruption, emphasis", [
+    ("masking", (1.0, 0.0)), ("masking", (1.0, 0.5)), ("swap", (0.7, 0.2)),
+    ("swap", None)])
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("contraction", [0.0, 0.2], ids=["dae", "contractive"])
+@pytest.mark.parametrize("threads", ["one", "blocked"])
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+def test_emphasis_and_swap_epoch_equals_numpy_reference(
+        corruption, emphasis, tied, solver, contraction, threads, dtype, atol, monkeypatch):
+    from skdae import _training
+    from skdae._engine import openmp_max_threads
+
+    n_components = 9
+    if threads == "blocked":
+        if openmp_max_threads() < 2 or (__import__("os").cpu_count() or 1) < 2:
+            pytest.skip("the blocked engine needs OpenMP and two cores")
+        monkeypatch.setattr(_training, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
+        n_components = 40
+    rng = np.random.RandomState(1)
+    X = rng.uniform(0, 1, size=(23, 19)).astype(dtype)
+    lr = 0.05 if solver == "sgd" else 0.01
+    dae = DenoisingAutoencoder(
+        n_components=n_components, loss="cross_entropy", tied_weights=tied,
+        corruption=corruption, corruption_level=0.4, emphasis=emphasis, solver=solver,
+        learning_rate=lr, alpha=0.01, contraction=contraction, batch_size=7,
+        shuffle=False, random_state=0,
+    )
+    dae.partial_fit(X)
+    _set_params(dae, rng)
+    W, b, c = dae.components_.copy(), dae.intercept_hidden_.copy(), dae.intercept_visible_.copy()
+    V = None if tied else dae.decoder_components_.copy()
+    f64 = (lambda a: None if a is None else a.astype(np.float64))
+    Xt, weights = _reference_noise(f64(X), corruption, 0.4, dae._rng_state, emphasis)
+    expected, total = _numpy_epoch(
+        f64(X), f64(W), f64(V), f64(b), f64(c), activation="sigmoid",
+        loss="cross_entropy", output="sigmoid", batch_size=7, lr=lr, alpha=0.01,
+        contraction=contraction, solver=solver, Xt=Xt, weights=weights,
+    )
+    dae.partial_fit(X)
+    if dtype == np.float32 and solver == "adam":
+        # Adam's m / sqrt(v) magnifies float32 rounding where a gradient is near 0
+        atol = 5e-5
+    assert_allclose(dae.components_, expected["W"], rtol=0, atol=atol)
+    assert_allclose(dae.intercept_hidden_, expected["b"], rtol=0, atol=atol)
+    assert_allclose(dae.intercept_visible_, expected["c"], rtol=0, atol=atol)
+    if not tied:
+        assert_allclose(dae.decoder_components_, expected["V"], rtol=0, atol=atol)
+    assert dae.loss_ == pytest.approx(total / X.shape[0] + dae._penalty(), rel=atol)
+
+
+@pytest.mark.parametrize("corruption", ["masking", "salt_and_pepper", "swap"])
+@pytest.mark.parametrize("loss, output", LOSS_OUTPUTS)
+@pytest.mark.parametrize("tied", [True, False])
+def test_emphasis_gradient_matches_finite_differences(corruption, loss, output, tied):
+    # One full-batch SGD step with learning_rate=1 moves the parameters by
+    # minus the gradient of the weighted loss at the step's own corruption,
+    # which the NumPy reference reproduces; the gradient is checked against
+    # central differences of that weighted loss.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0.05, 0.95, size=(7, 5))
+    emphasis = (1.0, 0.3)
+    dae = DenoisingAutoencoder(
+        n_components=4, loss=loss, output_activation=output, tied_weights=tied,
+        corruption=corruption, corruption_level=0.5, emphasis=emphasis, solver="sgd",
+        learning_rate=1.0, batch_size=7, shuffle=False, random_state=0,
+    ).partial_fit(X)
+    _set_params(dae, rng)
+    names = ["components_", "intercept_hidden_", "intercept_visible_"]
+    if not tied:
+        names.append("decoder_components_")
+    before = {k: getattr(dae, k).copy() for k in names}
+    noise_state = dae._rng_state.copy()
+    dae.partial_fit(X)
+    # the step's corruption and weights (salt-and-pepper from the engine's own
+    # kernel: its decisions are checked against NumPy above)
+    if corruption == "salt_and_pepper":
+        from skdae._autoencoder_fast import _corrupt
+
+        Xt = np.empty_like(X)
+        weights = np.empty_like(X)
+        low, high = dae._noise_extremes()
+        _corrupt(X, Xt, 3, 0.5, low, high, noise_state.copy(), weights, emphasis)
+    else:
+        Xt, weights = _reference_noise(X, corruption, 0.5, noise_state, emphasis)
+    assert not np.all(weights == weights.flat[0])  # both weights occur
+
+    def weighted_loss(p):
+        W = p["components_"]
+        V = W if tied else p["decoder_components_"]
+        H = _sigmoid(Xt @ W.T + p["intercept_hidden_"])
+        Z = H @ V + p["intercept_visible_"]
+        return (weights * _numpy_terms(X, Z, loss, output)[0]).sum() / X.shape[0]
+
+    eps = 1e-6
+    for k in names:
+        analytic = before[k] - getattr(dae, k)
+        numeric = np.empty_like(analytic)
+        p = {name: v.copy() for name, v in before.items()}
+        for idx in np.ndindex(analytic.shape):
+            p[k][idx] = before[k][idx] + eps
+            plus = weighted_loss(p)
+            p[k][idx] = before[k][idx] - eps
+            minus = weighted_loss(p)
+            p[k][idx] = before[k][idx]
+            numeric[idx] = (plus - minus) / (2 * eps)
+        assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8, err_msg=k)
+
+
+@pytest.mark.parametrize("corruption", ["masking", "salt_and_pepper", "swap"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_equal_emphasis_weights_of_one_are_the_plain_loss_bit_for_bit(corruption, dtype,
+                                                                      digits):
+    # emphasis=(1, 1) runs the weighted kernels; multiplying by one is exact
+    X = digits[0][:400].astype(dtype)
+    kw = dict(n_components=16, corruption=corruption, loss="cross_entropy", max_iter=3,
+              batch_size=16, random_state=0)
+    plain = DenoisingAutoencoder(**kw).fit(X)
+    weighted = DenoisingAutoencoder(emphasis=(1, 1), **kw).fit(X)
+    assert_array_equal(weighted.components_, plain.components_)
+    assert weighted.loss_curve_ == plain.loss_curve_
+    half = DenoisingAutoencoder(emphasis=(1, 0.5), **kw).fit(X)
+    assert np.abs(half.components_ - plain.components_).max() > 1e-3
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
+def test_emphasis_dense_and_csr_give_the_same_fit(tied, solver, momentum, digits):
+    X, Xs = _sparse_digits(digits)
+    kw = dict(n_components=24, loss="cross_entropy", corruption="masking",
+              corruption_level=0.3, emphasis=(1.0, 0.25), tied_weights=tied,
+              solver=solver, momentum=momentum,
+              learning_rate=0.05 if solver == "sgd" else 0.01, alpha=1e-3,
+              batch_size=16, max_iter=3, random_state=0)
+    dense = DenoisingAutoencoder(**kw).fit(X)
+    sparse = DenoisingAutoencoder(**kw).fit(Xs)
+    assert_allclose(sparse.components_, dense.components_, rtol=1e-9, atol=1e-9)
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-9)
+
+
+def test_score_with_emphasis_is_the_plain_reconstruction_loss(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(n_components=16, loss="cross_entropy", emphasis=(1, 0),
+                               max_iter=3, random_state=0).fit(X)
+    Z = dae.transform(X) @ dae.components_ + dae.intercept_visible_
+    assert dae.score(X) == pytest.approx(-_numpy_row_loss(X, Z, "cross_entropy",
+                                                          "sigmoid").mean(), rel=1e-10)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(corruption="gaussian", emphasis=(1, 0)), "corrupts every one"),
+    (dict(corruption=None, emphasis=(1, 0)), "corrupts none"),
+    (dict(emphasis=(1, -0.5)), "non-negative"),
+    (dict(emphasis=(0, 0)), r"not both\s+zero"),
+    (dict(emphasis=(1, 2, 3)), "pair"),
+    (dict(emphasis=("a", 1)), "pair"),
+])
+def test_bad_emphasis_is_refused_with_the_fix(params, match, digits):
+    with pytest.raises(ValueError, match=match):
+        DenoisingAutoencoder(**params).fit(digits[0])
