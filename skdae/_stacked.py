@@ -381,14 +381,16 @@ default="masking"
         self : object
             The fitted estimator.
         """
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
-        )
-        layers = self._make_layers(check_random_state(self.random_state))
-        _pretrain_layers(X, layers, self.verbose)
-        self.autoencoders_ = layers
-        self.n_layers_ = len(layers)
-        self.n_iter_ = sum(layer.n_iter_ for layer in layers)
+        # all or nothing: an interrupt leaves the stack unfitted
+        with interruptible_fit(self, fresh=True):
+            X = validate_data(
+                self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
+            )
+            layers = self._make_layers(check_random_state(self.random_state))
+            _pretrain_layers(X, layers, self.verbose)
+            self.autoencoders_ = layers
+            self.n_layers_ = len(layers)
+            self.n_iter_ = sum(layer.n_iter_ for layer in layers)
         return self
 
     def _validate_X(self, X):

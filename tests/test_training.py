@@ -1,0 +1,153 @@
+"""The training driver (skdae/_training.py): interrupts, rollback, early stopping.
+
+The interrupt tests run a fit in a child process, send it SIGINT in the
+middle of a long epoch and check, in the child, that the estimator is left
+exactly as after its last completed epoch (compared bit for bit with a fit
+of that many epochs) and, in the parent, that the interrupt took effect
+within a second.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from skdae import DenoisingAutoencoder, SdAClassifier
+from skdae._training import forget_fit
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from numpy.testing import assert_array_equal
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
+
+    case = sys.argv[1]
+    rng = np.random.default_rng(0)
+    # long epochs: 40 000 rows x 784, batch 20 (about 0.9 s per epoch on 2 quiet
+    # cores, many hundreds of minibatches)
+    X = rng.random((40_000, 784), dtype=np.float32)
+    y = rng.integers(3, size=X.shape[0])
+
+    def make(**kw):
+        if case.startswith("classifier"):
+            return SdAClassifier(hidden_layer_sizes=(500, 500), pretrain=False,
+                                 early_stopping=False, batch_size=20, random_state=0, **kw)
+        if case == "stack":
+            return StackedDenoisingAutoencoder(hidden_layer_sizes=(500, 100),
+                                               corruption_levels=0.2, batch_size=20,
+                                               random_state=0, **kw)
+        return DenoisingAutoencoder(500, solver="sgd", learning_rate=0.1, momentum=0.5,
+                                    batch_size=20, random_state=0, **kw)
+
+    def state(est):
+        return [a.copy() for a in est._training_state()] + [est._adam_t, est.n_iter_,
+                                                           est.t_, list(est.loss_curve_)]
+
+    est = make(max_iter=3, verbose=1)
+    before = None
+    if case == "partial_fit":
+        est.partial_fit(X[:2000])
+        before = state(est)
+    print("READY", flush=True)
+    try:
+        if case == "partial_fit":
+            est.partial_fit(X)
+        else:
+            est.fit(X, y) if case.startswith("classifier") else est.fit(X)
+    except KeyboardInterrupt:
+        print("INTERRUPTED", flush=True)
+    else:
+        print("NOT INTERRUPTED", flush=True)
+        sys.exit(1)
+    if case in ("first_epoch", "stack", "classifier_first_epoch"):
+        try:
+            check_is_fitted(est)
+        except NotFittedError:
+            print("OK unfitted", flush=True)
+        sys.exit(0)
+    got = state(est)
+    if case == "partial_fit":
+        want = before
+    else:
+        want = state(make(max_iter=got[-3]).fit(*((X, y) if case.startswith("classifier")
+                                                  else (X,))))
+    assert got[-3] >= 1, got[-3]
+    for a, b in zip(got, want):
+        assert_array_equal(a, b)
+    print(f"OK n_iter_={got[-3]}", flush=True)
+    """
+)
+
+
+def _interrupt(case, *, after_lines, delay):
+    """Start the child, wait until it starts fitting ("READY") and then for
+    ``after_lines`` more lines starting with "Iteration" (epochs completed),
+    then ``delay`` seconds, send SIGINT; returns the child's output, the
+    seconds from the signal to its "INTERRUPTED" line and its exit code."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, case], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    lines, seen, ready, latency = [], 0, False, None
+    try:
+        while not ready or seen < after_lines:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            ready = ready or line.startswith("READY")
+            seen += ready and line.startswith("Iteration")
+        time.sleep(delay)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("INTERRUPTED") and latency is None:
+                latency = time.perf_counter() - sent
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return "".join(lines), latency, proc.returncode
+
+
+@pytest.mark.parametrize("case, after_lines", [
+    ("fit", 1),            # mid second epoch: back to the first epoch's state
+    ("partial_fit", 0),    # the interrupted pass rolled back
+    ("classifier", 1),     # a fine-tuning epoch, likewise
+])
+def test_interrupt_mid_epoch_restores_the_last_completed_epoch(case, after_lines):
+    out, latency, code = _interrupt(case, after_lines=after_lines, delay=0.4)
+    assert code == 0, out
+    assert "OK n_iter_=" in out, out
+    assert latency is not None and latency < 1.0, (latency, out)
+
+
+@pytest.mark.parametrize("case", ["first_epoch", "stack", "classifier_first_epoch"])
+def test_interrupt_before_a_first_epoch_completes_leaves_it_unfitted(case):
+    out, latency, code = _interrupt(case, after_lines=0, delay=0.4)
+    assert code == 0, out
+    assert "OK unfitted" in out, out
+    assert latency is not None and latency < 1.0, (latency, out)
+
+
+def test_forget_fit_removes_fitted_and_training_state():
+    X = np.random.RandomState(0).rand(50, 6)
+    dae = DenoisingAutoencoder(4, max_iter=2, random_state=0).fit(X)
+    forget_fit(dae)
+    assert not [k for k in vars(dae) if k.endswith("_")]
+    assert not hasattr(dae, "_rng_state") and not hasattr(dae, "_state1")
+    assert dae.get_params()["n_components"] == 4
+    clf = SdAClassifier((4,), pretrain=False, max_iter=2, early_stopping=False).fit(
+        X, np.arange(50) % 2)
+    forget_fit(clf)
+    assert not [k for k in vars(clf) if k.endswith("_")]
