@@ -155,3 +155,32 @@ def test_callbacks_propagate_from_a_pipeline():
 def test_progress_bar():
     pytest.importorskip("rich")
     _dae(max_iter=2).set_callbacks(callback.ProgressBar()).fit(_data())
+
+
+def test_classifier_runs_callbacks_once_per_fine_tuning_epoch():
+    from skdae import SdAClassifier
+
+    X = _data()
+    y = (X[:, 0] > 0.5).astype(int)
+
+    def classifier(**params):
+        return SdAClassifier(hidden_layer_sizes=(8,), corruption_levels=0.2,
+                             pretrain_max_iter=2, early_stopping=False, batch_size=20,
+                             n_iter_no_change=100, random_state=0, **params)
+
+    rec = Recorder()
+    classifier(max_iter=3).set_callbacks(rec).fit(X, y)
+    name = "SdAClassifier"
+    assert [c for c in rec.calls if c[0] in ("begin", "end")] == [
+        ("begin", name, "fit", 0),
+        ("begin", name, "epoch", 0), ("end", name, "epoch", 0),
+        ("begin", name, "epoch", 1), ("end", name, "epoch", 1),
+        ("begin", name, "epoch", 2), ("end", name, "epoch", 2),
+        ("end", name, "fit", 0),
+    ]
+    # each snapshot predicts as the fit of that many epochs does
+    for k, snapshot in enumerate(rec.snapshots, start=1):
+        ref = classifier(max_iter=k).fit(X, y)
+        assert_array_equal(snapshot.predict_proba(X), ref.predict_proba(X))
+    clf = classifier(max_iter=10).set_callbacks(Recorder(stop_after_epoch=2)).fit(X, y)
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2

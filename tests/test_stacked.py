@@ -489,3 +489,38 @@ def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
     tail = out[start + 1:]
     assert [line.split(",")[0] for line in tail[::2]] == ["Iteration 1", "Iteration 2"]
     assert all(line.startswith("Validation score: ") for line in tail[1::2])
+
+
+@pytest.mark.parametrize("pretrain", [True, False])
+@pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
+@pytest.mark.parametrize("n_threads", THREADS)
+def test_classifier_dense_and_csr_inputs_give_the_same_fit(pretrain, solver, momentum,
+                                                           n_threads, digits, monkeypatch):
+    # Fine-tuning's first layer reads CSR input over its stored entries (the
+    # pretraining's CSR engine too): TfidfVectorizer -> SdAClassifier works.
+    import scipy.sparse as sp
+
+    from skdae import _training
+
+    if n_threads == 2:
+        monkeypatch.setattr(_training, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
+    X, y = digits[0][:400], digits[1][:400]
+    kw = dict(hidden_layer_sizes=(40, 33), corruption_levels=0.2, pretrain=pretrain,
+              pretrain_max_iter=2, solver=solver, momentum=momentum, alpha=1e-3,
+              learning_rate=0.05 if solver == "sgd" else 0.01, max_iter=3,
+              early_stopping=False, batch_size=16, random_state=0)
+    dense = SdAClassifier(**kw).fit(X, y)
+    sparse = SdAClassifier(**kw).fit(sp.csr_matrix(X), y)
+    for a, b in zip(sparse.coefs_ + sparse.intercepts_, dense.coefs_ + dense.intercepts_):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-9)
+    assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X),
+                    rtol=1e-9, atol=1e-12)
+
+
+def test_classifier_refuses_densifying_noise_on_sparse_input(digits):
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match="not supported on sparse input"):
+        SdAClassifier((8,), corruption="gaussian", corruption_levels=0.1).fit(
+            sp.csr_matrix(digits[0]), digits[1])
