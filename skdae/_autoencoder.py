@@ -602,10 +602,6 @@ default="masking"
         noise = dict(noise=CORRUPTIONS[self.corruption].code,
                      level=float(self.corruption_level), low=low, high=high,
                      emphasis=emphasis)
-        csr = {}
-        if sparse:
-            csr = dict(indptr=X.indptr.astype(np.intp, copy=False),
-                       indices=X.indices.astype(np.intp, copy=False))
 
         def epoch():
             W = self.components_
@@ -625,7 +621,7 @@ default="masking"
                         [W, V, self.intercept_hidden_, self.intercept_visible_], states,
                         _optimizer_settings(self, self._adam_t), model, noise,
                         batch_size=self.batch_size, shuffle=self.shuffle,
-                        n_threads=n_threads, **csr,
+                        n_threads=n_threads,
                     )
             finally:
                 if sparse:

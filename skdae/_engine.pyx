@@ -247,15 +247,27 @@ cdef void _backprop_rows(
           <floating> 0, S, <int> ld_s)
 
 
+cdef struct Block:
+    # the logical block L[i0:i1, o0:o1] of a layer's weights
+    Py_ssize_t i0, i1, o0, o1
+
+
+cdef inline Block _block(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t o0,
+                         Py_ssize_t o1) noexcept nogil:
+    cdef Block blk
+    blk.i0, blk.i1, blk.o0, blk.o1 = i0, i1, o0, o1
+    return blk
+
+
 cdef void _outer(
-    const Layer *L, void *dst, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t o0,
-    Py_ssize_t o1, Py_ssize_t rows, const floating *P, Py_ssize_t ld_p,
-    const floating *Q, Py_ssize_t ld_q, floating alpha, floating beta,
+    const Layer *L, void *dst, Block blk, Py_ssize_t rows, const floating *P,
+    Py_ssize_t ld_p, const floating *Q, Py_ssize_t ld_q, floating alpha, floating beta,
 ) noexcept nogil:
-    """``D[i0:i1, o0:o1] = alpha P^T Q + beta D`` for ``D`` laid out like
+    """``D[blk] = alpha P^T Q + beta D[blk]`` for ``D`` laid out like
     ``L``'s weights at ``dst`` (the weights themselves on the fused SGD path,
     else the gradient buffer); ``P`` (rows, i1 - i0) and ``Q`` (rows, o1 -
     o0)."""
+    cdef Py_ssize_t i0 = blk.i0, i1 = blk.i1, o0 = blk.o0, o1 = blk.o1
     cdef floating *C = (<floating *> dst) + _idx(L, i0, o0)
     if L.transposed:
         _gemm(True, False, <int> (o1 - o0), <int> (i1 - i0), <int> rows, alpha, Q,
@@ -489,7 +501,7 @@ cdef void _data_gradient(Epoch *ep, const Batch *bt, const Layer *L, void *dst,
     cdef const floating *g
     cdef const floating *val = <const floating *> bt.val
     if not ep.data.sparse:
-        _outer(L, dst, 0, L.n_in, o0, o1, bt.size, <const floating *> bt.inputs,
+        _outer(L, dst, _block(0, L.n_in, o0, o1), bt.size, <const floating *> bt.inputs,
                ep.data.d, G, ld_g, alpha, beta)
         return
     if beta != 1:
@@ -654,10 +666,11 @@ cdef void _ae_update(Epoch *ep, Py_ssize_t j0, Py_ssize_t j1, floating tag) noex
         _scale_units(enc, j0, j1, q, lr, <floating> enc.W.decay)
         enc_beta = 1
     if m.tied and not ep.data.sparse:
-        _outer(dec, dst_dec, j0, j1, 0, d, 2 * rows, H + j0, h, GZ, d, alpha, enc_beta)
+        _outer(dec, dst_dec, _block(j0, j1, 0, d), 2 * rows, H + j0, h, GZ, d, alpha,
+               enc_beta)
     else:
         # decoder half; tied, the encoder half then adds to the same block
-        _outer(dec, dst_dec, j0, j1, 0, d, rows, H + j0, h, GZ, d, alpha,
+        _outer(dec, dst_dec, _block(j0, j1, 0, d), rows, H + j0, h, GZ, d, alpha,
                enc_beta if m.tied else beta)
         _data_gradient(ep, bt, enc, dst_enc, j0, j1, GA + j0, h, alpha,
                        1 if m.tied else enc_beta)
@@ -852,7 +865,7 @@ cdef void _st_backward(Epoch *ep, int l, Py_ssize_t i0, Py_ssize_t i1,
     if i1 <= i0:
         return
     _backprop_rows(L, i0, i1, rows, G, L.n_out, S + i0, n_in)
-    _outer(L, L.W.w if fused else L.W.g, i0, i1, 0, L.n_out, rows, Hl + i0, n_in, G,
+    _outer(L, L.W.w if fused else L.W.g, _block(i0, i1, 0, L.n_out), rows, Hl + i0, n_in, G,
            L.n_out, -lr if fused else 1, 1 - lr * <floating> L.W.decay if fused else 0)
     if not fused:
         _step_inputs(&ep.opt, L, i0, i1, tag)
@@ -1219,16 +1232,19 @@ cdef Layer _layer(object W, object b, object state_W, object state_b, str name,
     return L
 
 
-cdef Data _data(object X, object indptr, object indices, object dtype,
-                Py_ssize_t n_features) except *:
-    """The training rows, dense (``X`` an array) or CSR (``X`` a scipy
-    matrix, its index arrays passed as intp): checked, so that a malformed
-    matrix raises instead of reading past its arrays."""
-    cdef Data D
+cdef object _setup_rows(Epoch *ep, object X, object order, object rng_state,
+                        object dtype, Py_ssize_t n_features, Py_ssize_t batch_size,
+                        bint shuffle, int n_threads):
+    """The epoch's rows (dense ``X`` an array, or a scipy CSR matrix), their
+    order and the engine's random state, checked: a malformed matrix or an
+    order out of range raises instead of reading past the arrays. Returns
+    what must stay alive for the epoch (CSR's index arrays as intp)."""
+    cdef Data *D = &ep.data
     cdef Py_ssize_t i, nnz
     cdef const Py_ssize_t[::1] ptr
     cdef const Py_ssize_t[::1] idx
-    D.sparse = indptr is not None
+    keep = None
+    D.sparse = not isinstance(X, np.ndarray)
     D.X = D.values = NULL
     D.indices = D.indptr = NULL
     D.n, D.d = X.shape
@@ -1236,22 +1252,33 @@ cdef Data _data(object X, object indptr, object indices, object dtype,
         raise ValueError(f"engine: X has {D.d} features, the model {n_features}")
     if not D.sparse:
         D.X = _array(X, "X", (D.n, D.d), dtype, writable=False)
-        return D
-    ptr = indptr
-    idx = indices
-    nnz = idx.shape[0]
-    if ptr.shape[0] != D.n + 1 or ptr[0] != 0 or ptr[D.n] != nnz:
-        raise ValueError("engine: malformed CSR matrix: indptr does not match the data")
-    for i in range(D.n):
-        if ptr[i + 1] < ptr[i]:
-            raise ValueError("engine: malformed CSR matrix: indptr decreases")
-    for i in range(nnz):
-        if idx[i] < 0 or idx[i] >= D.d:
-            raise ValueError("engine: malformed CSR matrix: a column index is out of range")
-    D.values = _array(X.data, "X.data", (nnz,), dtype, writable=False) if nnz else NULL
-    D.indptr = &ptr[0]
-    D.indices = &idx[0] if nnz else NULL
-    return D
+    else:
+        keep = (np.asarray(X.indptr, dtype=np.intp), np.asarray(X.indices, dtype=np.intp))
+        ptr, idx = keep
+        nnz = idx.shape[0]
+        if ptr.shape[0] != D.n + 1 or ptr[0] != 0 or ptr[D.n] != nnz:
+            raise ValueError("engine: malformed CSR matrix: indptr does not match the data")
+        for i in range(D.n):
+            if ptr[i + 1] < ptr[i]:
+                raise ValueError("engine: malformed CSR matrix: indptr decreases")
+        for i in range(nnz):
+            if idx[i] < 0 or idx[i] >= D.d:
+                raise ValueError("engine: malformed CSR matrix: a column index is out of "
+                                 "range")
+        D.values = _array(X.data, "X.data", (nnz,), dtype, writable=False) if nnz else NULL
+        D.indptr = &ptr[0]
+        D.indices = &idx[0] if nnz else NULL
+    _array(order, "order", (D.n,), np.intp)
+    if D.n and (order.min() < 0 or order.max() >= D.n):
+        raise ValueError("engine: order holds row indices out of range")
+    ep.order = <Py_ssize_t *> cnp.PyArray_DATA(order)
+    ep.rng = <uint64_t *> _array(rng_state, "rng_state", (4,), np.uint64)
+    ep.batch_size = batch_size
+    ep.shuffle = shuffle
+    ep.n_threads = n_threads
+    ep.max_batch_nnz = _max_batch_nnz(keep[0] if keep else None,
+                                      min(batch_size, max(D.n, 1)))
+    return keep
 
 
 cdef Corruption _corruption(dict noise, const Data *D, object dtype) except *:
@@ -1276,12 +1303,6 @@ cdef Corruption _corruption(dict noise, const Data *D, object dtype) except *:
     if nz.emphasis and nz.noise not in (NOISE_MASKING, NOISE_SALT_AND_PEPPER, NOISE_SWAP):
         raise ValueError("engine: emphasis needs a noise that corrupts some components")
     return nz
-
-
-cdef void _check_order(object order, Py_ssize_t n) except *:
-    _array(order, "order", (n,), np.intp)
-    if n and (order.min() < 0 or order.max() >= n):
-        raise ValueError("engine: order holds row indices out of range")
 
 
 cdef object _train(Epoch *ep, Model *m, object dtype):
@@ -1332,16 +1353,14 @@ cdef object _train(Epoch *ep, Model *m, object dtype):
 
 
 def train_autoencoder_epoch(X, order, rng_state, params, state, optimizer, model, noise,
-                            *, Py_ssize_t batch_size, bint shuffle, int n_threads=1,
-                            indptr=None, indices=None):
+                            *, Py_ssize_t batch_size, bint shuffle, int n_threads=1):
     """Run one epoch of minibatch training of a denoising autoencoder, in place.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features) or scipy CSR matrix
         Clean training rows (read-only arrays and memmaps work); the loss
-        always compares with these. CSR: pass its index arrays as intp in
-        ``indptr`` and ``indices``.
+        always compares with these.
     order : ndarray of shape (n_samples,), dtype intp
         Row order; shuffled in place (Fisher-Yates) when ``shuffle``.
     rng_state : ndarray of shape (4,), dtype uint64
@@ -1436,30 +1455,23 @@ def train_autoencoder_epoch(X, order, rng_state, params, state, optimizer, model
     m.labels = NULL
     if m.loss != LOSS_SQUARED_ERROR and m.loss != LOSS_CROSS_ENTROPY:
         raise ValueError(f"engine: unknown loss code {m.loss}")
-    ep.data = _data(X, indptr, indices, dtype, layers[0].n_in)
+    keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
+                       shuffle, n_threads)
     if ep.data.sparse and enc_t:
         raise ValueError("engine: sparse input needs the encoder as (n_features, n_hidden)")
     ep.noise = _corruption(noise, &ep.data, dtype)
-    _check_order(order, ep.data.n)
-    ep.order = <Py_ssize_t *> _array(order, "order", (ep.data.n,), np.intp)
-    ep.rng = <uint64_t *> _array(rng_state, "rng_state", (4,), np.uint64)
-    ep.batch_size = batch_size
-    ep.shuffle = shuffle
-    ep.n_threads = n_threads
-    ep.max_batch_nnz = _max_batch_nnz(indptr, min(batch_size, max(ep.data.n, 1)))
     return _train(&ep, &m, dtype)
 
 
 def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimizer, *,
                       int activation, Py_ssize_t batch_size, bint shuffle,
-                      int n_threads=1, indptr=None, indices=None):
+                      int n_threads=1):
     """Run one epoch of supervised fine-tuning of a feed-forward stack in place.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features) or scipy CSR matrix
-        Clean training inputs (fine-tuning applies no corruption). CSR: its
-        index arrays as intp in ``indptr`` and ``indices``.
+        Clean training inputs (fine-tuning applies no corruption).
     y : ndarray of shape (n_samples,), dtype intp
         Class index of each row, in ``[0, n_classes)``.
     order, rng_state, batch_size, shuffle, n_threads
@@ -1508,19 +1520,13 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
     m.loss = -1
     m.output = ACT_IDENTITY
     m.contraction = 0
-    ep.data = _data(X, indptr, indices, dtype, layers[0].n_in)
+    keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
+                       shuffle, n_threads)
     ep.noise = _corruption({}, &ep.data, dtype)
     _array(y, "y", (ep.data.n,), np.intp, writable=False)
     if ep.data.n and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"engine: class indices must lie in [0, {n_classes})")
     m.labels = <const Py_ssize_t *> cnp.PyArray_DATA(y)
-    _check_order(order, ep.data.n)
-    ep.order = <Py_ssize_t *> _array(order, "order", (ep.data.n,), np.intp)
-    ep.rng = <uint64_t *> _array(rng_state, "rng_state", (4,), np.uint64)
-    ep.batch_size = batch_size
-    ep.shuffle = shuffle
-    ep.n_threads = n_threads
-    ep.max_batch_nnz = _max_batch_nnz(indptr, min(batch_size, max(ep.data.n, 1)))
     return _train(&ep, &m, dtype)
 
 

@@ -995,10 +995,6 @@ n_features), default=None
         order = np.arange(X.shape[0], dtype=np.intp)
         batch_flops = 6.0 * min(self.batch_size, X.shape[0]) * sum(
             W.size for W in self.coefs_)
-        csr = {}
-        if sp.issparse(X):
-            csr = dict(indptr=X.indptr.astype(np.intp, copy=False),
-                       indices=X.indices.astype(np.intp, copy=False))
 
         def epoch():
             # (the BLAS limit applies when created: a new one per epoch)
@@ -1010,7 +1006,7 @@ n_features), default=None
                     _optimizer_settings(self, self._adam_t),
                     activation=ACTIVATIONS[self.activation].code,
                     batch_size=self.batch_size, shuffle=self.shuffle,
-                    n_threads=n_threads, **csr,
+                    n_threads=n_threads,
                 )
             return loss_sum, n_seen, status
 
