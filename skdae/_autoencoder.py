@@ -207,13 +207,14 @@ default="masking"
         Adam's numerical stability term.
 
     tol : float, default=1e-4
-        Tolerance for the optimisation: when the training loss (or, with
-        ``early_stopping``, the validation score) does not improve by at
-        least ``tol`` for ``n_iter_no_change`` consecutive epochs,
-        training stops.
+        Tolerance for the optimisation: an epoch whose training loss (or,
+        with ``early_stopping``, validation score) does not improve on the
+        best so far by at least ``tol`` counts as one without improvement.
 
     n_iter_no_change : int, default=10
-        Number of epochs without improvement by ``tol`` before stopping.
+        Training stops after ``n_iter_no_change + 1`` consecutive epochs
+        without improvement (the count scikit-learn's MLP keeps: it stops
+        when the count exceeds ``n_iter_no_change``).
 
     early_stopping : bool, default=False
         Whether to set aside ``validation_fraction`` of the training data and

@@ -194,11 +194,12 @@ default="masking"
         Adam's numerical stability term.
 
     tol : float, default=1e-4
-        A layer stops early when its training loss does not improve by
-        ``tol`` for ``n_iter_no_change`` consecutive epochs.
+        An epoch of a layer whose training loss does not improve on the best
+        so far by at least ``tol`` counts as one without improvement.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement before a layer stops.
+        A layer stops after ``n_iter_no_change + 1`` consecutive epochs
+        without improvement (as scikit-learn's MLP counts).
 
     verbose : int, default=0
         Print which layer is pretraining, and each layer's per-epoch lines.
@@ -531,10 +532,11 @@ class SdAClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     pretrain : bool, default=True
         Whether to pretrain the hidden layers as denoising autoencoders before
-        fine-tuning. If False they start from the random initialisation a
-        pretraining layer would start from, and the ``pretrain_*``,
-        ``corruption``, ``corruption_levels`` and ``contraction`` parameters
-        are unused.
+        fine-tuning. If False they start from a random initialisation of the
+        distribution a pretraining layer starts from (uniform, with the same
+        bound), drawn from ``random_state``, and the ``pretrain_*``,
+        ``corruption``, ``corruption_levels``, ``emphasis`` and
+        ``contraction`` parameters are unused.
 
     pretrain_loss : {"squared_error", "cross_entropy"} or tuple of those, \
 default="squared_error"
@@ -597,12 +599,13 @@ default="masking"
         Adam's numerical stability term.
 
     tol : float, default=1e-4
-        Fine-tuning stops when the validation accuracy (or, without early
-        stopping, the training loss) does not improve by ``tol`` for
-        ``n_iter_no_change`` consecutive epochs.
+        A fine-tuning epoch whose validation accuracy (or, without early
+        stopping, training loss) does not improve on the best so far by at
+        least ``tol`` counts as one without improvement.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement before the fine-tuning stops.
+        Fine-tuning stops after ``n_iter_no_change + 1`` consecutive epochs
+        without improvement (as scikit-learn's MLP counts).
 
     early_stopping : bool, default=True
         Whether to monitor the accuracy on a validation set -- the

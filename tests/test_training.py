@@ -151,3 +151,19 @@ def test_forget_fit_removes_fitted_and_training_state():
         X, np.arange(50) % 2)
     forget_fit(clf)
     assert not [k for k in vars(clf) if k.endswith("_")]
+
+
+@pytest.mark.parametrize("n_iter_no_change", [1, 2, 3])
+def test_training_stops_after_n_iter_no_change_plus_one_epochs_without_improvement(
+        n_iter_no_change):
+    # tol so large that no epoch after the first improves: the first epoch
+    # improves on an infinite best, then n_iter_no_change + 1 epochs do not,
+    # as the docstrings say (and as scikit-learn's MLP counts).
+    X = np.random.RandomState(0).rand(60, 5)
+    y = np.arange(60) % 2
+    dae = DenoisingAutoencoder(3, tol=1e9, n_iter_no_change=n_iter_no_change,
+                               max_iter=50, random_state=0).fit(X)
+    clf = SdAClassifier((4,), corruption_levels=0.1, pretrain_max_iter=1, tol=1e9,
+                        n_iter_no_change=n_iter_no_change, early_stopping=False,
+                        max_iter=50, random_state=0).fit(X, y)
+    assert dae.n_iter_ == clf.n_iter_ == n_iter_no_change + 2
