@@ -10,7 +10,8 @@ from libc.stdint cimport uint64_t
 
 from ._blas cimport _gemm
 from ._engine cimport (
-    Corruption, NOISE_NONE, NOISE_MASKING, NOISE_SALT_AND_PEPPER, NOISE_SWAP, skdae_team, skdae_team_init,
+    Corruption, NOISE_NONE, NOISE_MASKING, NOISE_SALT_AND_PEPPER, NOISE_SWAP,
+    skdae_team, skdae_team_init,
     skdae_team_destroy, skdae_team_claim, skdae_team_finish, skdae_team_end,
     skdae_omp_max_threads, skdae_expf, skdae_log1p_unit, skdae_exp, skdae_log1p_unit64,
     _activate_rows, _loss_row, _nonfinite, _corrupt_row, _fraction_threshold,
@@ -77,7 +78,8 @@ def _encode_dense(
     the product replaces a separate pass over ``X``.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], h = W.shape[0]
-    cdef Py_ssize_t rows = block_rows if block_rows > 0 else max(64, min(2048, 1048576 // max(h, 1)))
+    cdef Py_ssize_t rows = (block_rows if block_rows > 0
+                            else max(64, min(2048, 1048576 // max(h, 1))))
     cdef int n_blocks = <int> ((n + rows - 1) // rows)
     cdef int blk, phase, bad = 0, mine, t, T = max(1, min(n_threads, n_blocks))
     cdef int flags[256]

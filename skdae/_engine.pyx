@@ -42,7 +42,7 @@ from cpython.ref cimport PyObject, Py_XINCREF, Py_XDECREF
 from libc.math cimport sqrt, log, isfinite
 from libc.stdint cimport uint64_t, int64_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 cimport numpy as cnp
 from cython.parallel cimport parallel, threadid
 
@@ -117,12 +117,13 @@ cdef struct Epoch:
     int n_rows              # row chunks of the next minibatch (prepared ahead)
     # autoencoder buffers
     void *M1                # [H; G_A], 2B x h
-    void *M2[2]             # per slot [G_Z; X~], 2B x d (the decoder's output
-                            # gradient on top, the corrupted rows below)
+    # per slot [G_Z; X~], 2B x d: the decoder's output gradient on top,
+    # the corrupted rows below
+    void *M2[2]
     void *w2                # contractive penalty: ||unit j||^2 per hidden unit
     void *q                 # and its row-gradient weights
     # stack buffers
-    void *H[MAX_LAYERS + 1] # H[l]: input of layer l >= 1; H[L]: the logits
+    void *H[MAX_LAYERS + 1]  # H[k]: input of layer k >= 1; H[L]: the logits
     void *S                 # back-propagated dL/dH of the layer below
     # per item results
     double *item_loss
@@ -892,8 +893,8 @@ cdef void _st_backward_data(Epoch *ep, Py_ssize_t o0, Py_ssize_t o1,
 
 cdef int _st_item(Epoch *ep, int item, floating tag) noexcept nogil:
     """Run item ``item`` of the current fine-tuning phase; returns its kind."""
-    cdef int l = ep.layer, nb = ep.n_main
-    cdef Layer *L = &ep.model.layers[l]
+    cdef int k = ep.layer, nb = ep.n_main
+    cdef Layer *L = &ep.model.layers[k]
     cdef Batch *bt
     if ep.kind == ST_PREPARE or item >= ep.n_main:
         bt = &ep.batch[ep.cur if ep.kind == ST_PREPARE else 1 - ep.cur]
@@ -902,14 +903,14 @@ cdef int _st_item(Epoch *ep, int item, floating tag) noexcept nogil:
                       bt.size * (item + 1) // ep.n_rows, tag)
         return 0
     if ep.kind == ST_FORWARD:
-        _st_forward(ep, l, _bound(L.n_out, nb, item), _bound(L.n_out, nb, item + 1), tag)
-        return 1 + (l & 1)
+        _st_forward(ep, k, _bound(L.n_out, nb, item), _bound(L.n_out, nb, item + 1), tag)
+        return 1 + (k & 1)
     if ep.kind == ST_OUTPUT:
         ep.item_loss[0] = _st_output(ep, tag)
         return 3
-    if l > 0:
-        _st_backward(ep, l, _bound(L.n_in, nb, item), _bound(L.n_in, nb, item + 1), tag)
-        return 4 + (l & 1)
+    if k > 0:
+        _st_backward(ep, k, _bound(L.n_in, nb, item), _bound(L.n_in, nb, item + 1), tag)
+        return 4 + (k & 1)
     _st_backward_data(ep, _bound(L.n_out, nb, item), _bound(L.n_out, nb, item + 1), tag)
     return 6
 
@@ -1060,7 +1061,7 @@ cdef void _run_epoch(Epoch *ep, floating tag) noexcept nogil:
     """One epoch: shuffle, set up the first minibatch, and let the threads
     work through the phases."""
     cdef Py_ssize_t i, j, tmp
-    cdef int tid, first
+    cdef int tid
     if ep.data.n == 0:
         return
     if ep.shuffle:  # Fisher-Yates, from the engine's stream
@@ -1109,17 +1110,17 @@ cdef void _layout(Epoch *ep, Arena *a, size_t f) noexcept nogil:
     value): called once to size the arena, once to fill it."""
     cdef Model *m = ep.model
     cdef Py_ssize_t B = ep.batch_size, d = ep.data.d, width = 0
-    cdef int s, l, L = m.n_layers
+    cdef int s, k, L = m.n_layers
     cdef int n_items = BLOCKS_PER_THREAD * ep.n_threads + 1
     cdef Batch *bt
     ep.item_loss = <double *> _take(a, n_items * sizeof(double))
     ep.item_penalty = <double *> _take(a, n_items * sizeof(double))
     ep.pace = <Pace *> _take(a, ep.n_threads * sizeof(Pace))
-    for l in range(L):
-        if not ep.opt.fused and not (m.kind == MODEL_AUTOENCODER and m.tied and l == 1):
-            m.layers[l].W.g = _take(a, m.layers[l].W.rows * m.layers[l].W.cols * f)
-        m.layers[l].b.g = _take(a, m.layers[l].n_out * f)
-        width = max(width, m.layers[l].n_in)
+    for k in range(L):
+        if not ep.opt.fused and not (m.kind == MODEL_AUTOENCODER and m.tied and k == 1):
+            m.layers[k].W.g = _take(a, m.layers[k].W.rows * m.layers[k].W.cols * f)
+        m.layers[k].b.g = _take(a, m.layers[k].n_out * f)
+        width = max(width, m.layers[k].n_in)
     if m.kind == MODEL_AUTOENCODER and m.tied:
         m.layers[1].W.g = m.layers[0].W.g
     for s in range(2):
@@ -1144,8 +1145,8 @@ cdef void _layout(Epoch *ep, Arena *a, size_t f) noexcept nogil:
             if ep.data.sparse:
                 ep.batch[s].targets = _take(a, B * d * f)
         return
-    for l in range(1, L):
-        ep.H[l] = _take(a, B * m.layers[l].n_in * f)
+    for k in range(1, L):
+        ep.H[k] = _take(a, B * m.layers[k].n_in * f)
     ep.H[L] = _take(a, B * m.layers[L - 1].n_out * f)
     ep.S = _take(a, B * width * f)
     if not ep.data.sparse:
@@ -1455,8 +1456,8 @@ def train_autoencoder_epoch(X, order, rng_state, params, state, optimizer, model
     m.labels = NULL
     if m.loss != LOSS_SQUARED_ERROR and m.loss != LOSS_CROSS_ENTROPY:
         raise ValueError(f"engine: unknown loss code {m.loss}")
-    keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
-                       shuffle, n_threads)
+    _keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
+                        shuffle, n_threads)
     if ep.data.sparse and enc_t:
         raise ValueError("engine: sparse input needs the encoder as (n_features, n_hidden)")
     ep.noise = _corruption(noise, &ep.data, dtype)
@@ -1477,8 +1478,8 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
     order, rng_state, batch_size, shuffle, n_threads
         As for :func:`train_autoencoder_epoch`.
     coefs, intercepts : list of ndarray
-        ``coefs[l]`` of shape (s_l, s_{l+1}), C-contiguous, and
-        ``intercepts[l]`` of shape (s_{l+1},), updated in place; the last
+        ``coefs[k]`` of shape (s_l, s_{k+1}), C-contiguous, and
+        ``intercepts[k]`` of shape (s_{k+1},), updated in place; the last
         layer is the softmax output layer, the others use ``activation``.
     state : list
         Optimizer state ``(m, v)`` of each array of ``coefs + intercepts``.
@@ -1497,7 +1498,7 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
     cdef Epoch ep
     cdef Model m
     cdef Layer layers[MAX_LAYERS]
-    cdef int l, L = len(coefs)
+    cdef int k, L = len(coefs)
     cdef Py_ssize_t n_classes
     if L < 2 or L > MAX_LAYERS or len(intercepts) != L or len(state) != 2 * L:
         raise ValueError(f"engine: a stack needs 2 to {MAX_LAYERS} layers with one "
@@ -1506,12 +1507,12 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
     if dtype != np.float32 and dtype != np.float64:
         raise ValueError(f"engine: parameters must be float32 or float64, got {dtype}")
     ep.opt = _optimizer(optimizer)
-    for l in range(L):
-        layers[l] = _layer(coefs[l], intercepts[l], state[l], state[L + l], f"layer {l}",
+    for k in range(L):
+        layers[k] = _layer(coefs[k], intercepts[k], state[k], state[L + k], f"layer {k}",
                            dtype, &ep.opt, optimizer["alpha"], False, activation)
-        if l > 0 and layers[l].n_in != layers[l - 1].n_out:
-            raise ValueError(f"engine: layer {l} takes {layers[l].n_in} inputs but layer "
-                             f"{l - 1} has {layers[l - 1].n_out} outputs")
+        if k > 0 and layers[k].n_in != layers[k - 1].n_out:
+            raise ValueError(f"engine: layer {k} takes {layers[k].n_in} inputs but layer "
+                             f"{k - 1} has {layers[k - 1].n_out} outputs")
     n_classes = layers[L - 1].n_out
     m.kind = MODEL_STACK
     m.layers = layers
@@ -1520,8 +1521,8 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
     m.loss = -1
     m.output = ACT_IDENTITY
     m.contraction = 0
-    keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
-                       shuffle, n_threads)
+    _keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
+                        shuffle, n_threads)
     ep.noise = _corruption({}, &ep.data, dtype)
     _array(y, "y", (ep.data.n,), np.intp, writable=False)
     if ep.data.n and (y.min() < 0 or y.max() >= n_classes):
