@@ -40,7 +40,7 @@ def _load(dataset, data_home, n_train, seed):
             )
         except OSError as exc:
             if dataset == "mnist":
-                raise SystemExit(f"MNIST not found: {exc}")
+                raise SystemExit(f"MNIST not found: {exc}") from exc
             print("MNIST not found (set SKDAE_DATA or --data-home to use it); "
                   "using scikit-learn's bundled digits.", file=sys.stderr)
         else:

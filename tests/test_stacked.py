@@ -10,11 +10,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_limits
 
 from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
 from skdae._autoencoder import _ACTIVATIONS, _SOLVERS
 from skdae._autoencoder_fast import _finetune_epoch, _openmp_max_threads, _seed_rng
-from threadpoolctl import threadpool_limits
 
 # The engine's blocked path splits every layer between threads; the layers of
 # these tests are wide enough (>= 32 units) for two blocks of 16.
