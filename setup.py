@@ -143,7 +143,9 @@ class build_ext(_build_ext):
         setting = os.environ.get("SKDAE_OPENMP", "")
         if setting not in ("", "0", "1"):
             raise SystemExit(f"SKDAE_OPENMP must be 0, 1 or unset, got {setting!r}.")
-        if setting != "0":
+        if setting == "0":
+            print("skdae: building without OpenMP (SKDAE_OPENMP=0)")
+        else:
             flags = openmp_flags(self.compiler)
             if flags is not None:
                 compile_args += flags[0]
