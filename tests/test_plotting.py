@@ -226,11 +226,13 @@ def test_missing_matplotlib_names_the_plot_extra(monkeypatch, dae, digits):
             call()
 
 
-def test_plotting_module_imports_without_matplotlib():
+def test_plotting_module_imports_without_matplotlib(tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
         "import skdae.plotting; print(sorted(skdae.plotting.__all__))"
     )
+    # run outside the source tree: `python -c` puts the working directory first
+    # on sys.path, and a checkout that is not built in place has no engine
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout
     assert out.strip() == "['FilterDisplay', 'LossCurveDisplay', 'ReconstructionDisplay']"
