@@ -376,7 +376,8 @@ def make_transform(peer, cfg, X):
 
         def f(X):
             with torch.inference_mode():
-                return torch.sigmoid(torch.nn.functional.linear(torch.from_numpy(X), Wt, bt)).numpy()
+                A = torch.nn.functional.linear(torch.from_numpy(X), Wt, bt)
+                return torch.sigmoid(A).numpy()
         return f
     if peer == "floor":
         out = np.empty((X.shape[0], h), X.dtype)

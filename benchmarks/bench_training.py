@@ -285,7 +285,8 @@ def summarize(results, key):
         losses = [r["loss"] for r in ok if r.get("loss") is not None]
         cpu = [t for r in ok for t in r.get(key.replace("_s", "_cpu_s"), [])]
         rows[peer] = {"med": statistics.median(ts),
-                      "cpu": statistics.median(cpu) if cpu else None, "min": min(ts), "max": max(ts),
+                      "cpu": statistics.median(cpu) if cpu else None,
+                      "min": min(ts), "max": max(ts),
                       "rss": max(r["peak_rss_mb"] for r in ok),
                       "growth": max((r.get("train_rss_growth_mb") for r in ok
                                      if r.get("train_rss_growth_mb") is not None),

@@ -79,7 +79,7 @@ def main():
             [sys.executable, __file__, "--worker", "--repeats", str(args.repeats)],
             env=env, check=True, capture_output=True, text=True).stdout
         print(f"\n{threads} thread(s), OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '-')}")
-        print(f"| shape | GFLOP/s best | GFLOP/s median | epoch s |")
+        print("| shape | GFLOP/s best | GFLOP/s median | epoch s |")
         print("|---|---:|---:|---:|")
         for row in json.loads(out):
             print(f"| {row['shape']} | {row['best']:.0f} | {row['median']:.0f} | "

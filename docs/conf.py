@@ -5,23 +5,49 @@ Build offline with ``docs/build.sh`` (warnings are errors). Set
 matplotlib names to their online documentation (needs network).
 """
 
+import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
 
 import matplotlib
+from sphinx.errors import ConfigError
 
 matplotlib.use("Agg")
 
-# Document the package from this source tree (it is built in place) when it
-# is not installed.
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _engine_missing(exc):
+    """The error for a skdae found without its compiled engine: a source tree
+    that was neither installed from nor built in place."""
+    spec = importlib.util.find_spec("skdae")
+    where = spec.submodule_search_locations[0] if spec else str(ROOT / "skdae")
+    return ConfigError(
+        f"skdae was imported from {where}, a source tree without its compiled "
+        f"engine ({exc}). Build it in place with `python -m pip install -e .`, "
+        "or install the package with `python -m pip install .` and build the "
+        "documentation with `docs/build.sh` (or `sphinx-build docs "
+        "docs/_build/html`): `python -m sphinx` run from the repository root puts "
+        "the source tree ahead of the installed package."
+    )
+
+
+# Document the installed package; when there is none, this source tree (if
+# it is built in place).
 try:
-    import skdae
-except ImportError:
-    sys.path.insert(0, str(ROOT))
-    import skdae
+    try:
+        import skdae
+    except ModuleNotFoundError as exc:
+        if exc.name != "skdae":
+            raise
+        sys.path.insert(0, str(ROOT))
+        import skdae
+except ModuleNotFoundError as exc:
+    if not (exc.name or "").startswith("skdae."):
+        raise
+    raise _engine_missing(exc) from None
 
 project = "skdae"
 author = "The skdae developers"

@@ -69,7 +69,7 @@ def _load(dataset, data_home, n_train, seed):
             )
         except OSError as exc:
             if dataset == "mnist":
-                raise SystemExit(f"MNIST not found: {exc}") from None
+                raise SystemExit(f"MNIST not found: {exc}") from exc
             folders = " or ".join(_candidate_folders(get_data_home(data_home)))
             print(f"MNIST not found in {folders} (point SKDAE_DATA or --data-home "
                   "at the folder holding its four IDX files); using "

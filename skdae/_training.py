@@ -228,7 +228,7 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
+                ConvergenceWarning, stacklevel=2,
             )
     if validation is not None:
         best.restore_training_state(est)

@@ -300,7 +300,8 @@ def test_float32_score_samples_match_float64_hand_computation(loss, output):
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("loss, output", LOSS_OUTPUTS)
 @pytest.mark.parametrize("tied", [True, False])
-def test_transform_and_inverse_transform_match_hand_computation(activation, loss, output, tied, digits):
+def test_transform_and_inverse_transform_match_hand_computation(activation, loss, output, tied,
+                                                                 digits):
     X = digits[0][:200]
     dae = DenoisingAutoencoder(
         n_components=20, activation=activation, loss=loss, output_activation=output,
@@ -778,7 +779,8 @@ def test_engine_threads_follow_threadpoolctl_openmp_limit():
 @pytest.mark.parametrize("method", ["transform", "score", "score_samples", "partial_fit"])
 def test_wrong_number_of_features_is_rejected(method, digits):
     dae = DenoisingAutoencoder(n_components=4, max_iter=1, random_state=0).fit(digits[0])
-    with pytest.raises(ValueError, match="X has 10 features, but DenoisingAutoencoder is expecting 64"):
+    message = "X has 10 features, but DenoisingAutoencoder is expecting 64"
+    with pytest.raises(ValueError, match=message):
         getattr(dae, method)(digits[0][:, :10])
 
 

@@ -10,13 +10,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_limits
 
 from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
 from skdae._engine import openmp_max_threads as _openmp_max_threads
 from skdae._engine import seed_rng as _seed_rng
 from skdae._engine import train_stack_epoch
 from skdae._options import ACTIVATIONS, SOLVERS
-from threadpoolctl import threadpool_limits
 
 # The engine's blocked path splits every layer between threads; the layers of
 # these tests are wide enough (>= 32 units) for two blocks of 16.
