@@ -140,7 +140,10 @@ static inline double skdae_log1p_unit64(double e)
 #define SKDAE_INLINE static inline
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* target_clones needs GCC >= 6 and an ifunc-capable libc (glibc: __GLIBC__
+ * comes from <features.h>, included by <stdint.h> above); musl has no ifunc. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER) \
+    && __GNUC__ >= 6 && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
 #define SKDAE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SKDAE_CLONES
