@@ -194,8 +194,8 @@ plt.show()
 # patches at variance 1, ``learning_rate=0.005``      0.31     0.32
 # ... and noise standard deviation 1.6                         0.59
 # no whitening (only the patch mean removed)          0.29     0.66
-# ZCA whitening of the patches instead (1)            0.26     0.68
-# 100 hidden units                                    0.31     0.75
+# ZCA whitening of the patches instead                0.26     0.68
+# 100 hidden units                                    0.31     0.74
 # 50 hidden units                                     0.32     0.54
 # masking noise, 25 %, instead of Gaussian                     0.32
 # masking noise, 50 %                                          0.34
@@ -203,7 +203,8 @@ plt.show()
 # the same Adam, 100 epochs                           0.30
 # ==================================================  =======  =========
 #
-# (1) ``epsilon`` = 0.1 times the largest eigenvalue of the covariance.
+# The ZCA whitening adds 0.1 times the largest eigenvalue of the patch
+# covariance to every eigenvalue before dividing by their square roots.
 #
 # The score measures locality, not orientation: with a stronger low-pass
 # filter (``f0 = 0.2``) on unit-variance patches and 50 epochs of Adam
