@@ -112,3 +112,56 @@ def test_grid_search_unsupervised(monkeypatch, capsys):
     ce = -(X * np.log(X_hat) + (1 - X) * np.log(1 - X_hat)).sum(axis=1)
     assert best.score(X) == pytest.approx(-ce.mean(), rel=1e-4)
     assert "mean_test_score" in out and "best parameters" in out
+
+
+def _gabor(shape, width, period, angle, centre):
+    """A Gabor function: a cosine grating under a Gaussian envelope."""
+    y, x = np.indices(shape, dtype=float)
+    dy, dx = y - centre[0], x - centre[1]
+    grating = np.cos(2 * np.pi * (dx * np.cos(angle) + dy * np.sin(angle)) / period)
+    return np.exp(-(dx**2 + dy**2) / (2 * width**2)) * grating
+
+
+def test_natural_image_filters_locality_score(monkeypatch, capsys):
+    ns, _ = run_example("plot_natural_image_filters.py", monkeypatch, capsys)
+    locality, shape = ns["locality"], ns["patch_size"]
+    n_pixels = shape[0] * shape[1]
+    # one non-zero pixel: all of the weight is in the window, even at a corner
+    corner = np.zeros((49, n_pixels))
+    corner[:, 0] = 1.0
+    assert locality(corner) == 1.0
+    # the same weight everywhere: the window holds 36 of the 144 pixels
+    assert locality(np.ones((49, n_pixels))) == pytest.approx(0.25)
+    # Gabor functions of width 2 pixels, anywhere in the patch, score about 0.8
+    rng = np.random.RandomState(0)
+    angles, centres = rng.uniform(0, np.pi, 49), rng.uniform(3, 9, size=(49, 2))
+    gabors = [_gabor(shape, 2.0, 5.0, a, c).ravel() for a, c in zip(angles, centres)]
+    assert 0.75 < locality(np.array(gabors)) < 0.95
+    # the score is the median over the 49 strongest filters: weak filters do
+    # not count, however spread out they are
+    spread = 1e-3 * rng.uniform(-1, 1, size=(100, n_pixels))
+    assert locality(np.vstack([corner, spread])) == 1.0
+
+
+def test_natural_image_filters_denoising_is_more_local(monkeypatch, capsys):
+    ns, out = run_example("plot_natural_image_filters.py", monkeypatch, capsys)
+    X, models, scores = ns["X"], ns["models"], ns["scores"]
+    assert X.dtype == np.float32 and X.shape[1] == 144
+    assert np.allclose(X.mean(axis=1), 0, atol=1e-5)
+    regular, denoising = models.values()
+    # the two autoencoders differ in the noise only
+    params = regular.get_params()
+    assert params["corruption"] is None
+    noise = {"corruption": "gaussian", "corruption_level": 0.5}
+    assert denoising.get_params() == {**params, **noise}
+    for model in models.values():
+        assert model.components_.dtype == np.float32
+        assert model.n_iter_ == model.max_iter
+    # even the quick run (a tenth of the patches) shows the contrast
+    assert scores["denoising autoencoder"] > scores["regular autoencoder"] + 0.05
+    assert scores["regular autoencoder"] < 0.35
+    # the figure's titles carry the printed scores
+    titles = [ax.get_title() for ax in ns["axes"]]
+    for title, name in zip(titles, ["regular autoencoder", "denoising autoencoder"]):
+        assert title.startswith(name) and f"{scores[name]:.2f}" in title
+        assert f"{name:24s} median locality {scores[name]:.2f}" in out
