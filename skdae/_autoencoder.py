@@ -142,7 +142,9 @@ default="masking"
 
     corruption_level : float, default=0.25
         The masking, salt-and-pepper or swap fraction (in [0, 1]) or the
-        Gaussian standard deviation.
+        Gaussian standard deviation, in the units of the data (so rescaling
+        the data changes what a given level does: 0.5 is strong noise on
+        data of variance 0.1 and weak on standardized data).
 
     emphasis : tuple (alpha, beta) or None, default=None
         Emphasized denoising (Vincent et al. 2010): the reconstruction loss
