@@ -28,6 +28,7 @@ from ._autoencoder_fast import (
     _encode_dense,
     _reconstruction_loss_rows,
 )
+from ._base import _FittedStructureMixin, _VersionedStateMixin
 from ._engine import seed_rng, train_autoencoder_epoch
 from ._options import ACTIVATIONS, CORRUPTIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS
 from ._training import (
@@ -68,7 +69,12 @@ def _optimizer_settings(estimator, t):
 
 
 class DenoisingAutoencoder(
-    CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _VersionedStateMixin,
+    _FittedStructureMixin,
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Denoising autoencoder with one hidden layer (Vincent et al., 2008).
 
@@ -226,7 +232,17 @@ default="masking"
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution instead of
-        reinitialising.
+        reinitialising. It continues the same model: after a change of
+        ``n_components``, ``activation``, ``tied_weights``, ``loss`` or
+        ``output_activation`` it raises a ``ValueError`` (fit with
+        ``warm_start=False``, or clone the estimator, to start over). The
+        optimizer state (SGD velocity, Adam moments and step count) carries
+        over while the optimizer stays the same; after a change of
+        ``solver``, or of ``momentum`` between zero and non-zero, the new
+        optimizer starts from zero moments and step 0. ``learning_rate``,
+        ``momentum``, ``beta_1``, ``beta_2`` and the other settings take
+        effect from the next update; switching ``early_stopping`` restarts
+        the stopping rule (``best_loss_``, ``validation_scores_``).
 
     verbose : int, default=0
         Print ``Iteration N, loss = ..., time = ...s`` after each epoch.
@@ -332,6 +348,9 @@ default="masking"
     True
     """
 
+    # the fitted state's layout in pickles (see _base._VersionedStateMixin)
+    _skdae_state_layout = 1
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
@@ -354,7 +373,8 @@ default="masking"
 
     # private state a fit creates besides its fitted attributes
     _TRAINING_STATE = ("_rng_state", "_state1", "_state2", "_adam_t",
-                       "_no_improvement_count")
+                       "_no_improvement_count", "_optimizer_state_kind",
+                       "_fitted_structure")
 
     def __init__(
         self,
@@ -441,6 +461,15 @@ default="masking"
     def partial_fit(self, X, y=None):
         """Make one pass over the block ``X``; the first call initialises the model.
 
+        Later calls continue the same model, as ``fit`` with
+        ``warm_start=True`` does: a changed structural parameter
+        (``n_components``, ``activation``, ``tied_weights``, ``loss``,
+        ``output_activation``) raises a ``ValueError``, a changed optimizer
+        (``solver``, or ``momentum`` between zero and non-zero) starts from
+        fresh optimizer state, and other settings apply from the next update.
+        A model loaded read-only (``joblib.load(..., mmap_mode="r")``) is
+        copied into writeable memory on the first call.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -505,14 +534,58 @@ default="masking"
         self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
         self._rng_state = np.empty(4, dtype=np.uint64)
         seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
-        # optimizer buffers shaped like [W, V, b, c] (V's empty when tied)
-        self._state1, self._state2 = _optimizer_state(
-            [shape, (0, 0) if self.tied_weights else shape, (self.n_components,),
-             (n_features,)], self.solver, self.momentum, dtype)
-        self._adam_t = 0
+        self._allocate_optimizer_state()
         reset_progress(self, self.early_stopping)
         self.data_min_ = np.full(n_features, np.inf, dtype=dtype)
         self.data_max_ = np.full(n_features, -np.inf, dtype=dtype)
+        self._record_structure()
+
+    def _structure(self):
+        """The parameters the fitted arrays are shaped by or mean something
+        under (see _base._FittedStructureMixin)."""
+        return {
+            "n_components": self.n_components,
+            "activation": self.activation,
+            "tied_weights": self.tied_weights,
+            # loss_curve_, best_loss_ and the stopping rule compare one loss
+            "loss": self.loss,
+            "output_activation": self._output_activation(),
+        }
+
+    def _optimizer_kind(self):
+        """What the optimizer state holds: the solver, and whether it keeps
+        a first buffer (Adam's first moments, or SGD's velocity with
+        momentum)."""
+        return self.solver, self.solver == "adam" or self.momentum > 0
+
+    def _allocate_optimizer_state(self):
+        """Zero optimizer buffers shaped like [W, V, b, c] (V's empty when
+        tied), and Adam's step counter at 0."""
+        shape = self.components_.shape
+        self._state1, self._state2 = _optimizer_state(
+            [shape, (0, 0) if self.tied_weights else shape, shape[:1], shape[1:]],
+            self.solver, self.momentum, self.components_.dtype)
+        self._adam_t = 0
+        self._optimizer_state_kind = self._optimizer_kind()
+
+    def _prepare_to_continue(self):
+        """Make the fitted state fit for the current parameters before
+        partial_fit or a warm-start fit trains it further.
+
+        A changed structural parameter raises (``_check_structure``);
+        read-only state (a model loaded with ``mmap_mode="r"``) is copied; a
+        changed optimizer (solver, or SGD momentum turned on or off) starts
+        from fresh state; switching ``early_stopping`` restarts the stopping
+        rule (``reset_progress`` but for the epoch counts and the loss curve).
+        """
+        self._check_structure(training=True)
+        self._own_arrays()
+        if self._optimizer_state_kind != self._optimizer_kind():
+            self._allocate_optimizer_state()
+        if (self.validation_scores_ is not None) != self.early_stopping:
+            kept = self.n_iter_, self.t_, self.loss_curve_
+            reset_progress(self, self.early_stopping)
+            self.n_iter_, self.t_, self.loss_curve_ = kept
 
     def _training_state(self):
         """The arrays an epoch changes, in a fixed order: the parameters
@@ -537,6 +610,8 @@ default="masking"
         first_pass = not hasattr(self, "components_") or (
             not self.warm_start and not incremental
         )
+        if not first_pass:
+            self._prepare_to_continue()
         with interruptible_fit(self, first_pass):
             return self._fit_validated(X, y, incremental, first_pass, emphasis)
 
@@ -662,6 +737,7 @@ default="masking"
         return self.components_ if self.tied_weights else self.decoder_components_
 
     def _validate_X(self, X, ensure_all_finite=True):
+        self._check_structure(training=False)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=False, ensure_all_finite=ensure_all_finite,
@@ -744,6 +820,7 @@ default="masking"
             Reconstruction of the fitted weights' dtype.
         """
         check_is_fitted(self)
+        self._check_structure(training=False)
         H = check_array(X, dtype=(np.float64, np.float32), order="C")
         if H.shape[1] != self.n_components:
             raise ValueError(

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _options
 from ._autoencoder import DenoisingAutoencoder, _optimizer_settings, _optimizer_state
 from ._autoencoder_fast import _bias_activation
+from ._base import _FittedStructureMixin, _VersionedStateMixin
 from ._engine import seed_rng, train_stack_epoch
 from ._options import ACTIVATIONS, LOSSES
 from ._training import (
@@ -118,7 +119,11 @@ def _pretrain_layers(X, layers, verbose):
 
 
 class StackedDenoisingAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _VersionedStateMixin,
+    _FittedStructureMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Stack of denoising autoencoders pretrained greedily, layer by layer.
 
@@ -258,6 +263,9 @@ default="masking"
     (1797, 64)
     """
 
+    # the fitted state's layout in pickles (see _base._VersionedStateMixin)
+    _skdae_state_layout = 1
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
@@ -392,9 +400,30 @@ default="masking"
             self.autoencoders_ = layers
             self.n_layers_ = len(layers)
             self.n_iter_ = sum(layer.n_iter_ for layer in layers)
+            self._record_structure()
         return self
 
+    def _structure(self):
+        """The parameters the fitted layers were built with (see
+        _base._FittedStructureMixin)."""
+        sizes = tuple(_check_hidden_layer_sizes(self.hidden_layer_sizes))
+        loss = self.loss if isinstance(self.loss, str) else tuple(self.loss)
+        return {
+            "hidden_layer_sizes": sizes,
+            "activation": self.activation,
+            "tied_weights": self.tied_weights,
+            "loss": (loss,) * len(sizes) if isinstance(loss, str) else loss,
+        }
+
+    def _check_layers(self):
+        """Inference uses the fitted layers: refuse it when the stack's or a
+        layer's structural parameters changed since fit."""
+        self._check_structure(training=False)
+        for layer in self.autoencoders_:
+            layer._check_structure(training=False)
+
     def _validate_X(self, X):
+        self._check_layers()
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=False,
@@ -436,6 +465,7 @@ default="masking"
             Reconstruction through every decoder, top to bottom.
         """
         check_is_fitted(self)
+        self._check_layers()
         top = self.autoencoders_[-1].n_components
         H = check_array(X, dtype=(np.float64, np.float32), order="C")
         if H.shape[1] != top:
@@ -505,7 +535,13 @@ default="masking"
         return tags
 
 
-class SdAClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class SdAClassifier(
+    _VersionedStateMixin,
+    _FittedStructureMixin,
+    CallbackSupportMixin,
+    ClassifierMixin,
+    BaseEstimator,
+):
     """Stacked denoising autoencoder fine-tuned with a softmax output layer.
 
     ``fit`` first pretrains the hidden layers as a
@@ -722,6 +758,9 @@ default="masking"
     True
     """
 
+    # the fitted state's layout in pickles (see _base._VersionedStateMixin)
+    _skdae_state_layout = 1
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
@@ -746,7 +785,7 @@ default="masking"
 
     # private state a fit creates besides its fitted attributes
     _TRAINING_STATE = ("_rng_state", "_state1", "_state2", "_adam_t",
-                       "_no_improvement_count")
+                       "_no_improvement_count", "_fitted_structure")
 
     def __init__(
         self,
@@ -905,6 +944,15 @@ default="masking"
         self.n_layers_ = len(fan)
         self.n_outputs_ = fan[-1]
         self.out_activation_ = "softmax"
+        self._record_structure()
+
+    def _structure(self):
+        """The parameters ``coefs_`` were shaped by and the prediction uses
+        (see _base._FittedStructureMixin)."""
+        return {
+            "hidden_layer_sizes": tuple(_check_hidden_layer_sizes(self.hidden_layer_sizes)),
+            "activation": self.activation,
+        }
 
     def _training_state(self):
         """The arrays an epoch changes, in a fixed order: the parameters
@@ -1024,6 +1072,7 @@ n_features), default=None
         return safe_sparse_dot(H, self.coefs_[-1], dense_output=True) + self.intercepts_[-1]
 
     def _validate_X(self, X):
+        self._check_structure(training=False)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32),
                           order="C", reset=False)
         return X.astype(self.coefs_[0].dtype, copy=False)

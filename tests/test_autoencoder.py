@@ -1,10 +1,12 @@
 """Tests of DenoisingAutoencoder: the math, the engine and the estimator API."""
 
+import functools
 import io
 import pickle
 import re
 from contextlib import redirect_stdout
 
+import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -1242,3 +1244,209 @@ def test_score_with_emphasis_is_the_plain_reconstruction_loss(digits):
 def test_bad_emphasis_is_refused_with_the_fix(params, match, digits):
     with pytest.raises(ValueError, match=match):
         DenoisingAutoencoder(**params).fit(digits[0])
+
+
+# set_params between calls (run in a child process: before these checks a
+# changed parameter made the engine read outside its buffers or segfault)
+# --------------------------------------------------------------------------- #
+# (initial parameters, the structural change)
+STRUCTURAL_CHANGES = {
+    "n_components-up": ({"n_components": 8}, {"n_components": 12}),
+    "n_components-down": ({"n_components": 12}, {"n_components": 8}),
+    "activation": ({"activation": "sigmoid"}, {"activation": "tanh"}),
+    "tied_weights-untie": ({"tied_weights": True}, {"tied_weights": False}),
+    "tied_weights-tie": ({"tied_weights": False}, {"tied_weights": True}),
+    "loss": ({"loss": "squared_error"}, {"loss": "cross_entropy"}),
+    "output_activation": ({"output_activation": None}, {"output_activation": "sigmoid"}),
+}
+
+# (initial optimizer, changed optimizer, whether its state starts afresh)
+OPTIMIZER_CHANGES = {
+    "sgd-to-adam": ({"solver": "sgd"}, {"solver": "adam"}, True),
+    "adam-to-sgd": ({"solver": "adam"}, {"solver": "sgd"}, True),
+    "adam-to-sgd-momentum": ({"solver": "adam"}, {"solver": "sgd", "momentum": 0.9}, True),
+    "momentum-on": ({"solver": "sgd"}, {"momentum": 0.9}, True),
+    "momentum-off": ({"solver": "sgd", "momentum": 0.9}, {"momentum": 0.0}, True),
+    "momentum-value": ({"solver": "sgd", "momentum": 0.9}, {"momentum": 0.5}, False),
+    "adam-betas": ({"solver": "adam"}, {"beta_1": 0.5, "beta_2": 0.9}, False),
+}
+
+_SMALL = dict(max_iter=2, batch_size=50, corruption=None, shuffle=False, random_state=0)
+
+
+@functools.cache
+def _small_digits():
+    X = load_digits().data[:300] / 16.0
+    X.setflags(write=False)
+    return X
+
+
+def _fitted_small(how, **params):
+    X = _small_digits()
+    dae = DenoisingAutoencoder(**{**_SMALL, **params}, warm_start=how == "warm_start")
+    return dae.partial_fit(X) if how == "partial_fit" else dae.fit(X)
+
+
+def _train(dae, how):
+    X = _small_digits()
+    return dae.partial_fit(X) if how == "partial_fit" else dae.fit(X)
+
+
+def _structural_change_refused_in_training(name, how):
+    before, change = STRUCTURAL_CHANGES[name]
+    dae = _fitted_small(how, **before)
+    state = [a.copy() for a in dae._training_state()]
+    n_iter = dae.n_iter_
+    param, new = next(iter(change.items()))
+    old = dae.get_params()[param]
+    if param == "output_activation":
+        old = "identity"  # None resolves to it with loss="squared_error"
+    dae.set_params(**change)
+    with pytest.raises(ValueError, match=(
+        f"^{param} changed from {old!r} to {new!r} since the model was initialised"
+        r".*fit with warm_start=False, or clone the estimator")):
+        _train(dae, how)
+    # nothing was touched, and the old setting continues
+    dae.set_params(**{param: before.get(param, old)})
+    assert dae.n_iter_ == n_iter
+    for a, b in zip(dae._training_state(), state):
+        assert_array_equal(a, b)
+    assert _train(dae, how).n_iter_ > n_iter
+    # starting over takes the new setting
+    dae.set_params(**change)
+    fresh = clone(dae).set_params(warm_start=False).fit(_small_digits())
+    assert fresh.get_params()[param] == new
+
+
+def _structural_change_refused_in_inference(name):
+    before, change = STRUCTURAL_CHANGES[name]
+    X = _small_digits()
+    dae = _fitted_small("fit", **before)
+    H = dae.transform(X)
+    param = next(iter(change))
+    dae.set_params(**change)
+    calls = {
+        "transform": lambda: dae.transform(X),
+        "inverse_transform": lambda: dae.inverse_transform(H),
+        "score": lambda: dae.score(X),
+        "score_samples": lambda: dae.score_samples(X),
+        "jacobian_squared_norm": lambda: dae.jacobian_squared_norm(X),
+    }
+    for call in calls.values():
+        with pytest.raises(ValueError, match=(
+                f"^{param} changed from .* since the model was fitted.*Call fit")):
+            call()
+    dae.set_params(**before)
+    assert_array_equal(dae.transform(X), H)
+
+
+def _optimizer_change_continues(name, how):
+    before, change, fresh_state = OPTIMIZER_CHANGES[name]
+    X = _small_digits()
+    dae = _fitted_small(how, **before)
+    # The reference: a model built with the new optimizer, whose fresh
+    # optimizer state comes from _initialize, given the same weights and RNG.
+    ref = DenoisingAutoencoder(**{**_SMALL, **before, **change}, warm_start=how == "warm_start")
+    ref._initialize(X.shape[1], X.dtype, np.random.RandomState(1))
+    for attr in ("components_", "intercept_hidden_", "intercept_visible_", "_rng_state",
+                 "data_min_", "data_max_"):
+        setattr(ref, attr, getattr(dae, attr).copy())
+    ref.n_features_in_, ref.n_iter_, ref.t_ = dae.n_features_in_, dae.n_iter_, dae.t_
+    ref.loss_curve_, ref.best_loss_ = list(dae.loss_curve_), dae.best_loss_
+    adam_t = dae._adam_t
+    dae.set_params(**change)
+    _train(dae, how)
+    _train(ref, how)
+    assert all(np.isfinite(a).all() for a in dae._training_state()[:3])
+    if fresh_state:
+        assert_array_equal(dae.components_, ref.components_)
+        assert_array_equal(dae.intercept_visible_, ref.intercept_visible_)
+        assert dae._adam_t == ref._adam_t
+        for a, b in zip(dae._state1 + dae._state2, ref._state1 + ref._state2):
+            assert_array_equal(a, b)
+    else:  # the same optimizer keeps its state: velocity, moments, step count
+        assert not np.allclose(dae.components_, ref.components_)
+        if dae.solver == "adam":
+            assert dae._adam_t == 2 * adam_t
+
+
+def _early_stopping_switch_in_warm_start(on):
+    X = _small_digits()
+    dae = DenoisingAutoencoder(**_SMALL, warm_start=True, early_stopping=not on).fit(X)
+    dae.set_params(early_stopping=on).fit(X)
+    assert dae.n_iter_ == 4
+    if on:
+        assert len(dae.validation_scores_) == 2 and dae.best_loss_ is None
+    else:
+        assert dae.validation_scores_ is None
+        assert dae.best_loss_ == min(dae.loss_curve_[2:])
+
+
+SET_PARAMS_CASES = (
+    [("_structural_change_refused_in_training", {"name": name, "how": how})
+     for name in STRUCTURAL_CHANGES for how in ("partial_fit", "warm_start")]
+    + [("_structural_change_refused_in_inference", {"name": name})
+       for name in STRUCTURAL_CHANGES]
+    + [("_optimizer_change_continues", {"name": name, "how": how})
+       for name in OPTIMIZER_CHANGES for how in ("partial_fit", "warm_start")]
+    + [("_early_stopping_switch_in_warm_start", {"on": on}) for on in (True, False)]
+)
+
+
+@pytest.fixture(scope="module")
+def set_params_outcomes(run_in_child):
+    return dict(zip(map(repr, SET_PARAMS_CASES),
+                    run_in_child(__file__, SET_PARAMS_CASES)))
+
+
+def _check_outcome(outcomes, function, **kwargs):
+    outcome = outcomes[repr((function, kwargs))]
+    if outcome is not None:
+        pytest.fail(outcome, pytrace=False)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("name", STRUCTURAL_CHANGES)
+def test_changed_structural_parameter_is_refused_by_further_training(
+        name, how, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_structural_change_refused_in_training",
+                   name=name, how=how)
+
+
+@pytest.mark.parametrize("name", STRUCTURAL_CHANGES)
+def test_changed_structural_parameter_is_refused_by_inference(name, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_structural_change_refused_in_inference", name=name)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("name", OPTIMIZER_CHANGES)
+def test_changed_optimizer_continues_with_fresh_or_kept_state(name, how, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_optimizer_change_continues", name=name, how=how)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_switching_early_stopping_in_warm_start_restarts_the_stopping_rule(
+        on, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_early_stopping_switch_in_warm_start", on=on)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_model_loaded_read_only_trains_on_a_copy(how, tmp_path, digits):
+    X = digits[0][:300]
+    dae = DenoisingAutoencoder(n_components=8, max_iter=2, solver="sgd", momentum=0.9,
+                               random_state=0, warm_start=how == "warm_start").fit(X)
+    path = tmp_path / "dae.joblib"
+    joblib.dump(dae, path)
+    loaded = joblib.load(path, mmap_mode="r")
+    assert isinstance(loaded.components_, np.memmap)
+    assert not loaded.components_.flags.writeable
+    assert_array_equal(loaded.transform(X), dae.transform(X))
+    train = (lambda m: m.partial_fit(X)) if how == "partial_fit" else (lambda m: m.fit(X))
+    train(loaded)
+    train(dae)
+    assert_array_equal(loaded.components_, dae.components_)
+    assert_array_equal(loaded._state1[0], dae._state1[0])
+    assert loaded.n_iter_ == dae.n_iter_
+    # the file was not written to
+    assert_array_equal(joblib.load(path).components_, joblib.load(path, mmap_mode="r").components_)
+    assert not np.array_equal(joblib.load(path).components_, dae.components_)

@@ -524,3 +524,74 @@ def test_classifier_refuses_densifying_noise_on_sparse_input(digits):
     with pytest.raises(ValueError, match="not supported on sparse input"):
         SdAClassifier((8,), corruption="gaussian", corruption_levels=0.1).fit(
             sp.csr_matrix(digits[0]), digits[1])
+
+
+# ---------------------------------------------------------------------- #
+# set_params between fit and inference
+# ---------------------------------------------------------------------- #
+@pytest.mark.parametrize("change", [
+    {"hidden_layer_sizes": (8, 6)},
+    {"hidden_layer_sizes": 8},
+    {"activation": "tanh"},
+    {"tied_weights": False},
+    {"loss": "cross_entropy"},
+])
+def test_stack_refuses_inference_after_a_structural_change(change, digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      max_iter=1, random_state=0).fit(X)
+    H = sda.transform(X)
+    before = sda.get_params()
+    param = next(iter(change))
+    sda.set_params(**change)
+    for call in (lambda: sda.transform(X), lambda: sda.inverse_transform(H),
+                 lambda: sda.score(X), lambda: sda.score_samples(X)):
+        with pytest.raises(ValueError, match=f"^{param} changed from .* since the model "
+                                             "was fitted.*Call fit"):
+            call()
+    sda.set_params(**{param: before[param]})
+    assert_array_equal(sda.transform(X), H)
+
+
+def test_stack_accepts_equivalent_spellings_and_other_parameter_changes(digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      loss="squared_error", max_iter=1,
+                                      random_state=0).fit(X)
+    H = sda.transform(X)
+    sda.set_params(hidden_layer_sizes=[8, 4], loss=("squared_error",) * 2,
+                   corruption_levels=0.3, learning_rate=0.5, max_iter=7)
+    assert_array_equal(sda.transform(X), H)
+
+
+def test_stack_refuses_inference_after_a_layer_changed(digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      max_iter=1, random_state=0).fit(X)
+    sda.autoencoders_[1].set_params(n_components=5)
+    with pytest.raises(ValueError, match="^n_components changed from 4 to 5"):
+        sda.transform(X)
+
+
+@pytest.mark.parametrize("change", [{"hidden_layer_sizes": (8,)}, {"activation": "relu"}])
+def test_classifier_refuses_prediction_after_a_structural_change(change, digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = SdAClassifier(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                        pretrain_max_iter=1, max_iter=2, early_stopping=False,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X_train, y_train)
+    proba = clf.predict_proba(X_val)
+    before = clf.get_params()
+    param = next(iter(change))
+    clf.set_params(**change)
+    for method in ("predict", "predict_proba", "predict_log_proba"):
+        with pytest.raises(ValueError, match=f"^{param} changed from .* since the model "
+                                             "was fitted"):
+            getattr(clf, method)(X_val)
+    with pytest.raises(ValueError, match=f"^{param} changed"):
+        clf.score(X_val, y_val)
+    # other parameters only matter to the next fit
+    clf.set_params(**{param: before[param]}, learning_rate=1.0, pretrain=False)
+    assert_array_equal(clf.predict_proba(X_val), proba)
+
