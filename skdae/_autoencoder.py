@@ -444,8 +444,10 @@ default="masking"
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. With ``loss="cross_entropy"`` every value must
-            lie in [0, 1]. Sparse input is converted to CSR and trained on
-            without densifying it.
+            lie in [0, 1]; values outside it by rounding errors (at most
+            ``sqrt(eps)`` of the dtype, e.g. a ``MinMaxScaler``'s
+            1.0000000000000002) are clipped. Sparse input is converted to CSR
+            and trained on without densifying it.
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -501,25 +503,42 @@ default="masking"
         return _options.check_corruption(self.corruption, self.corruption_level,
                                          emphasis=self.emphasis)
 
-    def _check_unit_interval(self, X, column_bounds=None):
-        """Cross-entropy is only defined for targets in [0, 1].
+    def _check_unit_interval(self, X, column_bounds=None, *, clip=False):
+        """``X`` clipped to [0, 1], where the cross-entropy is defined.
 
-        ``column_bounds``: the per-column minima and maxima of ``X`` when the
-        caller has them (saves two passes over the data)."""
+        Values outside [0, 1] by at most ``sqrt(eps)`` of the dtype (1.5e-8
+        in float64, 3.5e-4 in float32) are rounding errors of a rescaling --
+        ``MinMaxScaler`` returns ``1 + eps`` -- and are clipped; values
+        further out raise a ValueError, unless ``clip`` (scoring new data,
+        which may stray outside the training range). ``column_bounds``: the
+        per-column minima and maxima of ``X`` when the caller has them (saves
+        two passes over the data); they are clipped in place with ``X``."""
         values = X.data if sp.issparse(X) else X
         if self.loss != "cross_entropy" or not values.size:
-            return
+            return X
         if column_bounds is not None:
             lo, hi = column_bounds[0].min(), column_bounds[1].max()
         else:
             lo, hi = values.min(), values.max()
-        if lo < 0 or hi > 1:
+        if lo >= 0 and hi <= 1:
+            return X
+        tol = np.sqrt(np.finfo(values.dtype).eps)
+        if not clip and (lo < -tol or hi > 1 + tol):
             raise ValueError(
-                "loss='cross_entropy' requires every input value to lie in [0, 1]; "
-                f"got values in [{lo:.6g}, {hi:.6g}]. Rescale the data "
-                "first (e.g. with sklearn.preprocessing.MinMaxScaler in a "
-                "Pipeline) or use loss='squared_error' for real-valued inputs."
+                "loss='cross_entropy' requires every input value to lie in [0, 1] "
+                f"(within {tol:.2g} for rounding); got values in [{lo!s}, {hi!s}]. "
+                "Rescale the data first (e.g. with sklearn.preprocessing."
+                "MinMaxScaler in a Pipeline) or use loss='squared_error' for "
+                "real-valued inputs."
             )
+        if sp.issparse(X):
+            X = X.copy()
+            np.clip(X.data, 0, 1, out=X.data)
+        else:
+            X = np.clip(X, 0, 1)
+        for bounds in column_bounds or ():
+            np.clip(bounds, 0, 1, out=bounds)
+        return X
 
     def _initialize(self, n_features, dtype, rng):
         """Allocate parameters, optimizer state and the engine's RNG."""
@@ -626,7 +645,7 @@ default="masking"
             X_min, X_max = min_max_axis(X, axis=0)
         else:
             X_min, X_max = X.min(axis=0), X.max(axis=0)
-        self._check_unit_interval(X, (X_min, X_max))
+        X = self._check_unit_interval(X, (X_min, X_max))
         if not first_pass:
             X = X.astype(self.components_.dtype, copy=False)
             X_min = X_min.astype(X.dtype, copy=False)
@@ -860,6 +879,10 @@ default="masking"
     def score_samples(self, X):
         """Negative clean reconstruction loss of each sample.
 
+        With ``loss="cross_entropy"``, ``X`` is clipped to [0, 1] (where
+        the loss is defined) first: new data rescaled with a
+        ``MinMaxScaler`` fitted on other rows may stray outside it.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -872,8 +895,7 @@ default="masking"
             summed over the features; higher is better.
         """
         check_is_fitted(self)
-        X = self._validate_X(X)
-        self._check_unit_interval(X)
+        X = self._check_unit_interval(self._validate_X(X), clip=True)
         return -self._row_loss(X)
 
     def score(self, X, y=None):

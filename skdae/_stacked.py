@@ -488,6 +488,9 @@ default="masking"
     def score_samples(self, X):
         """Negative reconstruction loss of each sample through the whole stack.
 
+        With a bottom layer of ``loss="cross_entropy"``, ``X`` is clipped to
+        [0, 1] first, as :meth:`DenoisingAutoencoder.score_samples` does.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -500,9 +503,8 @@ default="masking"
             higher is better.
         """
         check_is_fitted(self)
-        X = self._validate_X(X)
         bottom = self.autoencoders_[0]
-        bottom._check_unit_interval(X)
+        X = bottom._check_unit_interval(self._validate_X(X), clip=True)
         return -bottom._row_loss(X, code=self._bottom_code)
 
     def score(self, X, y=None):

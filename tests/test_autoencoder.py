@@ -16,7 +16,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -790,14 +791,64 @@ def test_inverse_transform_rejects_wrong_code_width(digits):
         dae.inverse_transform(np.zeros((2, 5)))
 
 
-@pytest.mark.parametrize("method", ["fit", "score"])
-def test_cross_entropy_rejects_values_outside_unit_interval(method, digits):
-    X = digits[0]
+def test_cross_entropy_fit_rejects_values_outside_unit_interval(digits):
     dae = DenoisingAutoencoder(loss="cross_entropy", n_components=4, max_iter=1, random_state=0)
-    if method == "score":
-        dae.fit(X)
     with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler.*loss='squared_error'"):
-        getattr(dae, method)(X * 16)
+        dae.fit(digits[0] * 16)
+
+
+@pytest.mark.parametrize("dtype, excess, shown", [
+    (np.float64, 1e-3, "1.001"),
+    (np.float64, 1e-7, "1.0000001"),
+    (np.float32, 1e-3, "1.001"),
+])
+def test_cross_entropy_error_shows_the_offending_value(dtype, excess, shown, digits):
+    X = digits[0].astype(dtype)
+    X[3, 5] = dtype(1 + excess)
+    with pytest.raises(ValueError, match=rf"got values in \[0.0, {re.escape(shown)}\]"):
+        DenoisingAutoencoder(loss="cross_entropy", max_iter=1).fit(X)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("X", [
+    # MinMaxScaler().fit_transform of these gives 1.0000000000000002 and
+    # 1.0000001 (float32): rounding errors of the rescaling
+    np.array([[0.1, 0.0], [2.8142857142857145, 1.0]]),
+    np.array([[0.1, 0.0], [0.1 + 1 / 7, 1.0]], dtype=np.float32),
+], ids=["float64", "float32"])
+def test_cross_entropy_fit_clips_rounding_errors_of_min_max_scaler(X, sparse):
+    Xs = MinMaxScaler().fit_transform(X)
+    assert Xs.max() > 1
+    dae = DenoisingAutoencoder(loss="cross_entropy", n_components=3, max_iter=2,
+                               random_state=0)
+    dae.fit(sp.csr_matrix(Xs) if sparse else Xs)
+    assert dae.data_max_.max() == 1 and dae.data_min_.min() == 0
+    assert Xs.max() > 1  # the caller's array is left alone
+    # the same fit as on the data clipped by hand
+    ref = clone(dae).fit(np.clip(Xs, 0, 1))
+    assert_array_equal(dae.components_, ref.components_)
+
+
+def test_cross_entropy_score_clips_new_data_to_unit_interval(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(loss="cross_entropy", n_components=4, max_iter=1,
+                               random_state=0).fit(X)
+    X_new = X[:50] * 1.5 - 0.25
+    scores = dae.score_samples(X_new)
+    assert np.isfinite(scores).all()
+    assert_array_equal(scores, dae.score_samples(np.clip(X_new, 0, 1)))
+    # transform is not a loss: it encodes the data as given
+    assert not np.array_equal(dae.transform(X_new), dae.transform(np.clip(X_new, 0, 1)))
+
+
+def test_grid_search_over_min_max_scaled_cross_entropy_scores_every_candidate():
+    # the held-out folds stray outside the [0, 1] range of the training folds
+    X = np.random.RandomState(0).normal(size=(150, 6))
+    pipe = make_pipeline(MinMaxScaler(), DenoisingAutoencoder(
+        loss="cross_entropy", max_iter=2, random_state=0))
+    search = GridSearchCV(pipe, {"denoisingautoencoder__n_components": [2, 4]}, cv=3,
+                          error_score="raise").fit(X)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
 def test_empty_input_is_rejected():

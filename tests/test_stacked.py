@@ -595,3 +595,11 @@ def test_classifier_refuses_prediction_after_a_structural_change(change, digits_
     clf.set_params(**{param: before[param]}, learning_rate=1.0, pretrain=False)
     assert_array_equal(clf.predict_proba(X_val), proba)
 
+
+def test_stack_score_clips_new_data_for_a_cross_entropy_bottom_layer(digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      loss="cross_entropy", max_iter=1,
+                                      random_state=0).fit(X)
+    X_new = X[:50] * 1.5 - 0.25
+    assert_array_equal(sda.score_samples(X_new), sda.score_samples(np.clip(X_new, 0, 1)))
