@@ -54,6 +54,18 @@ def _optimizer_state(shapes, solver, momentum, dtype):
     return buffers(solver == "adam" or momentum > 0), buffers(solver == "adam")
 
 
+def _check_validation_split(n_samples, validation_fraction, fix):
+    """Refuse, before splitting, a ``validation_fraction`` that leaves no
+    training or no validation sample (``train_test_split``'s own error names
+    its parameters, not the estimator's)."""
+    n_val = int(np.ceil(validation_fraction * n_samples))
+    if n_val < 1 or n_samples - n_val < 1:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} of {n_samples} samples leaves "
+            f"an empty training or validation set; {fix}."
+        )
+
+
 def _optimizer_settings(estimator, t):
     """What the engine needs of an estimator's optimizer parameters."""
     return dict(
@@ -639,6 +651,9 @@ default="masking"
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=first_pass,
         )
+        if self.early_stopping:
+            _check_validation_split(X.shape[0], self.validation_fraction,
+                                    "use more samples or early_stopping=False")
         sparse = sp.issparse(X)
         if sparse:
             _options.check_sparse_corruption(self.corruption)
@@ -659,12 +674,6 @@ default="masking"
         if self.early_stopping:
             X, X_val = train_test_split(X, test_size=self.validation_fraction,
                                         random_state=rng)
-            if X.shape[0] < 1 or X_val.shape[0] < 1:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves an empty "
-                    "training or validation set; use more samples or "
-                    "early_stopping=False."
-                )
             if not sparse:
                 X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
         run_epochs(
@@ -848,10 +857,11 @@ default="masking"
                 "transform)."
             )
         H = H.astype(self.components_.dtype, copy=False)
-        Z = H @ self._decoder_weights()
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = H @ self._decoder_weights()
         _bias_activation(Z, self.intercept_visible_,
                          OUTPUT_ACTIVATIONS[self._output_activation()])
-        return Z
+        return self._check_finite(Z, "reconstruction")
 
     def jacobian_squared_norm(self, X):
         """Squared Frobenius norm of the encoder's Jacobian at each sample.
@@ -874,7 +884,9 @@ default="masking"
         H = self._encode(self._validate_X(X)).astype(np.float64, copy=False)
         deriv = ACTIVATIONS[self.activation].derivative(H)
         W = self.components_.astype(np.float64, copy=False)
-        return (deriv * deriv) @ np.einsum("ij,ij->i", W, W)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = (deriv * deriv) @ np.einsum("ij,ij->i", W, W)
+        return self._check_finite(norms, "Jacobian norm")
 
     def score_samples(self, X):
         """Negative clean reconstruction loss of each sample.
@@ -896,7 +908,8 @@ default="masking"
         """
         check_is_fitted(self)
         X = self._check_unit_interval(self._validate_X(X), clip=True)
-        return -self._row_loss(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return -self._check_finite(self._row_loss(X), "reconstruction loss")
 
     def score(self, X, y=None):
         """Mean negative clean reconstruction loss, for model selection.
@@ -918,6 +931,20 @@ default="masking"
             ``mean(score_samples(X))``.
         """
         return float(np.mean(self.score_samples(X)))
+
+    def _check_finite(self, A, what):
+        """``A``, an output, unless it overflowed: raise then, as ``transform``
+        does (a fit that is diverging leaves finite but huge weights)."""
+        if not np.isfinite(A).all():
+            raise ValueError(
+                f"The {what} overflowed: the input holds values too large for the "
+                "fitted weights, or the weights are too large (largest "
+                f"|components_| = {np.abs(self.components_).max():.3g}), as a fit that "
+                "diverged leaves them. Scale the data as for fit (e.g. with "
+                "sklearn.preprocessing.StandardScaler in a Pipeline); if the weights "
+                "are huge, refit with a lower learning_rate."
+            )
+        return A
 
     def _corrupt(self, X, random_state=None):
         """Apply the training noise process to ``X`` (a validated, C-ordered

@@ -28,7 +28,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _options
-from ._autoencoder import DenoisingAutoencoder, _optimizer_settings, _optimizer_state
+from ._autoencoder import (
+    DenoisingAutoencoder,
+    _check_validation_split,
+    _optimizer_settings,
+    _optimizer_state,
+)
 from ._autoencoder_fast import _bias_activation
 from ._base import _FittedStructureMixin, _VersionedStateMixin
 from ._engine import seed_rng, train_stack_epoch
@@ -505,7 +510,9 @@ default="masking"
         check_is_fitted(self)
         bottom = self.autoencoders_[0]
         X = bottom._check_unit_interval(self._validate_X(X), clip=True)
-        return -bottom._row_loss(X, code=self._bottom_code)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = bottom._row_loss(X, code=self._bottom_code)
+        return -bottom._check_finite(loss, "reconstruction loss")
 
     def score(self, X, y=None):
         """Mean negative reconstruction loss through the whole stack.
@@ -898,6 +905,9 @@ default="masking"
             return X, y, X_val, self._encode_labels(y_val, "y_val")
         if not self.early_stopping:
             return X, y, None, None
+        _check_validation_split(
+            X.shape[0], self.validation_fraction,
+            "use more samples, pass X_val and y_val, or set early_stopping=False")
         try:
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=rng, stratify=y
@@ -905,12 +915,6 @@ default="masking"
         except ValueError:  # a class too small to stratify on: split plainly
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=rng
-            )
-        if X.shape[0] < 1 or X_val.shape[0] < 1:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves an empty "
-                "training or validation set; use more samples, pass X_val and "
-                "y_val, or set early_stopping=False."
             )
         if not sp.issparse(X):
             X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)

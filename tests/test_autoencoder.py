@@ -4,6 +4,7 @@ import functools
 import io
 import pickle
 import re
+import warnings
 from contextlib import redirect_stdout
 
 import joblib
@@ -849,6 +850,35 @@ def test_grid_search_over_min_max_scaled_cross_entropy_scores_every_candidate():
     search = GridSearchCV(pipe, {"denoisingautoencoder__n_components": [2, 4]}, cv=3,
                           error_score="raise").fit(X)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("n_samples, fraction", [(1, 0.1), (5, 0.9)])
+def test_early_stopping_split_that_leaves_no_sample_is_refused_before_fitting(
+        n_samples, fraction):
+    X = np.random.RandomState(0).uniform(size=(n_samples, 3))
+    dae = DenoisingAutoencoder(n_components=2, early_stopping=True,
+                               validation_fraction=fraction)
+    with pytest.raises(ValueError, match=(
+            f"validation_fraction={fraction} of {n_samples} samples leaves an empty "
+            "training or validation set; use more samples or early_stopping=False")):
+        dae.fit(X)
+    assert not hasattr(dae, "components_")
+
+
+@pytest.mark.parametrize("method", ["inverse_transform", "score_samples",
+                                    "jacobian_squared_norm"])
+def test_outputs_that_overflow_raise_instead_of_returning_inf(method, digits):
+    # a fit that diverges without overflowing leaves weights like these
+    X = digits[0][:50]
+    dae = DenoisingAutoencoder(n_components=4, activation="relu", max_iter=1,
+                               random_state=0).fit(X)
+    dae.components_ *= 1e160
+    arg = np.full((3, 4), 1e200) if method == "inverse_transform" else X
+    with pytest.raises(ValueError, match=r"overflowed: .*largest \|components_\| = "
+                                         r"\d\.\d+e\+159\).*lower learning_rate"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and no RuntimeWarning on the way
+            getattr(dae, method)(arg)
 
 
 def test_empty_input_is_rejected():

@@ -603,3 +603,14 @@ def test_stack_score_clips_new_data_for_a_cross_entropy_bottom_layer(digits):
                                       random_state=0).fit(X)
     X_new = X[:50] * 1.5 - 0.25
     assert_array_equal(sda.score_samples(X_new), sda.score_samples(np.clip(X_new, 0, 1)))
+
+
+def test_classifier_split_that_leaves_no_sample_is_refused_before_fitting():
+    X = np.random.RandomState(0).uniform(size=(2, 3))
+    clf = SdAClassifier(hidden_layer_sizes=(2,), corruption_levels=0.1,
+                        validation_fraction=0.9)
+    with pytest.raises(ValueError, match=(
+            "validation_fraction=0.9 of 2 samples leaves an empty training or validation "
+            "set; use more samples, pass X_val and y_val, or set early_stopping=False")):
+        clf.fit(X, [0, 1])
+    assert not hasattr(clf, "coefs_")
