@@ -68,9 +68,14 @@ def _run_cases_in_child(path, cases, timeout=120):
         if not todo:
             break
         crashed = started if started in {case[0] for case in todo} else todo[0][0]
+        # what the case printed last, and the top of faulthandler's traceback
+        before, _, after = stderr.partition("Fatal Python error")
+        tail = "\n".join(before.splitlines()[-25:])
+        if after:
+            tail += "\nFatal Python error" + "\n".join(after.splitlines()[:12])
         outcomes[crashed] = (
             f"the child process died during this case ({died}); its stderr ends "
-            f"with:\n{stderr[-4000:]}"
+            f"with:\n{tail}"
         )
         todo = [case for case in todo if case[0] != crashed]
     return outcomes
