@@ -66,6 +66,28 @@ def _check_validation_split(n_samples, validation_fraction, fix):
         )
 
 
+def _squared_norm(A):
+    """``||A||**2`` summed in float64 (float32 weights of 1e19, which a
+    diverging fit can leave, overflow a float32 sum)."""
+    a = A.ravel()
+    return float(np.einsum("i,i->", a, a, dtype=np.float64))
+
+
+def _refuse_overflow(A, what, weights_name, weights):
+    """``A``, an output, unless it overflowed: raise then, naming the largest
+    of ``weights`` (a fit that is diverging leaves finite but huge ones)."""
+    if not np.isfinite(A).all():
+        largest = max(float(np.abs(W).max(initial=0)) for W in weights)
+        raise ValueError(
+            f"The {what} overflowed: the input holds values too large for the "
+            f"fitted weights, or the weights are too large (largest |{weights_name}| "
+            f"= {largest:.3g}), as a fit that diverged leaves them. Scale the data "
+            "as for fit (e.g. with sklearn.preprocessing.StandardScaler in a "
+            "Pipeline); if the weights are huge, refit with a lower learning_rate."
+        )
+    return A
+
+
 def _optimizer_settings(estimator, t):
     """What the engine needs of an estimator's optimizer parameters."""
     return dict(
@@ -752,10 +774,9 @@ default="masking"
         """L2 term ``0.5 * alpha * ||W||**2`` (plus the untied decoder's)."""
         if self.alpha == 0:
             return 0.0
-        sq = float(np.dot(self.components_.ravel(), self.components_.ravel()))
+        sq = _squared_norm(self.components_)
         if not self.tied_weights:
-            V = self.decoder_components_.ravel()
-            sq += float(np.dot(V, V))
+            sq += _squared_norm(self.decoder_components_)
         return 0.5 * self.alpha * sq
 
     # ------------------------------------------------------------------ #
@@ -933,18 +954,8 @@ default="masking"
         return float(np.mean(self.score_samples(X)))
 
     def _check_finite(self, A, what):
-        """``A``, an output, unless it overflowed: raise then, as ``transform``
-        does (a fit that is diverging leaves finite but huge weights)."""
-        if not np.isfinite(A).all():
-            raise ValueError(
-                f"The {what} overflowed: the input holds values too large for the "
-                "fitted weights, or the weights are too large (largest "
-                f"|components_| = {np.abs(self.components_).max():.3g}), as a fit that "
-                "diverged leaves them. Scale the data as for fit (e.g. with "
-                "sklearn.preprocessing.StandardScaler in a Pipeline); if the weights "
-                "are huge, refit with a lower learning_rate."
-            )
-        return A
+        """``A`` unless it overflowed (then raise, as ``transform`` does)."""
+        return _refuse_overflow(A, what, "components_", [self.components_])
 
     def _corrupt(self, X, random_state=None):
         """Apply the training noise process to ``X`` (a validated, C-ordered

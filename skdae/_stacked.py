@@ -33,6 +33,8 @@ from ._autoencoder import (
     _check_validation_split,
     _optimizer_settings,
     _optimizer_state,
+    _refuse_overflow,
+    _squared_norm,
 )
 from ._autoencoder_fast import _bias_activation
 from ._base import _FittedStructureMixin, _VersionedStateMixin
@@ -974,7 +976,7 @@ default="masking"
     def _penalty(self):
         if self.alpha == 0:
             return 0.0
-        return 0.5 * self.alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
+        return 0.5 * self.alpha * sum(_squared_norm(W) for W in self.coefs_)
 
     def _fitted_attributes(self):
         """Copies of what prediction needs, for a callback's
@@ -1070,12 +1072,21 @@ n_features), default=None
         return epoch
 
     def _logits(self, X):
-        """Pre-softmax outputs of a validated ``X``."""
+        """Pre-softmax outputs of a validated ``X`` (non-finite where the
+        products overflow: ``_predict_logits`` refuses those)."""
         H = X
-        for W, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
-            H = np.ascontiguousarray(safe_sparse_dot(H, W, dense_output=True))
-            _bias_activation(H, b, ACTIVATIONS[self.activation].code)
-        return safe_sparse_dot(H, self.coefs_[-1], dense_output=True) + self.intercepts_[-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            for W, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
+                H = np.ascontiguousarray(safe_sparse_dot(H, W, dense_output=True))
+                _bias_activation(H, b, ACTIVATIONS[self.activation].code)
+            return (safe_sparse_dot(H, self.coefs_[-1], dense_output=True)
+                    + self.intercepts_[-1])
+
+    def _predict_logits(self, X):
+        """The logits of new data, refusing outputs that overflowed."""
+        check_is_fitted(self)
+        return _refuse_overflow(self._logits(self._validate_X(X)), "network's output",
+                                "coefs_", self.coefs_)
 
     def _validate_X(self, X):
         self._check_structure(training=False)
@@ -1096,8 +1107,7 @@ n_features), default=None
         proba : ndarray of shape (n_samples, n_classes)
             Softmax outputs, columns in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        return softmax(self._logits(self._validate_X(X)), axis=1)
+        return softmax(self._predict_logits(X), axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -1112,8 +1122,7 @@ n_features), default=None
         log_proba : ndarray of shape (n_samples, n_classes)
             ``log(predict_proba(X))``, computed stably.
         """
-        check_is_fitted(self)
-        return log_softmax(self._logits(self._validate_X(X)), axis=1)
+        return log_softmax(self._predict_logits(X), axis=1)
 
     def predict(self, X):
         """Predict class labels.
@@ -1128,8 +1137,8 @@ n_features), default=None
         y : ndarray of shape (n_samples,)
             The most probable class of each sample.
         """
-        check_is_fitted(self)
-        return self.classes_[self._logits(self._validate_X(X)).argmax(axis=1)]
+        index = self._predict_logits(X).argmax(axis=1)
+        return self.classes_[index]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

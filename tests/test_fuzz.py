@@ -81,7 +81,7 @@ EXPECTED_ERRORS = [
     r"Training diverged in epoch \d+: .*lower it",
     r"Fine-tuning diverged in epoch \d+: .*lower it",
     r"Input X contains NaN or infinity \(or values so large that .*overflows\)\. Remove",
-    r"The [\w ]+ overflowed: .*Scale the data as for fit",
+    r"The [\w' ]+ overflowed: .*Scale the data as for fit",
     (r"SdAClassifier needs samples of at least 2 classes in the data, but the data "
      r"contain only one class"),
     r"\w+ changed from .* since the model was (initialised|fitted)",

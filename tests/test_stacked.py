@@ -1,6 +1,7 @@
 """Tests of the stacked autoencoder and of the fine-tuned SdA classifier."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -614,3 +615,29 @@ def test_classifier_split_that_leaves_no_sample_is_refused_before_fitting():
             "set; use more samples, pass X_val and y_val, or set early_stopping=False")):
         clf.fit(X, [0, 1])
     assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba"])
+def test_classifier_outputs_that_overflow_raise_instead_of_returning_nan(method, digits):
+    X, y = digits
+    clf = SdAClassifier(hidden_layer_sizes=(4,), activation="relu", pretrain=False,
+                        max_iter=1, early_stopping=False, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X[:100].astype(np.float32), y[:100])
+    X_huge = np.full((3, X.shape[1]), 3e38, dtype=np.float32)  # float32 max: 3.4e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning on the way
+        with pytest.raises(ValueError, match=r"The network's output overflowed: .*largest "
+                                             r"\|coefs_\| = .*lower learning_rate"):
+            getattr(clf, method)(X_huge)
+
+
+def test_l2_penalty_of_huge_float32_weights_does_not_overflow():
+    clf = SdAClassifier(alpha=1.0)
+    clf.coefs_ = [np.full((2, 2), 1e20, dtype=np.float32)]
+    dae = DenoisingAutoencoder(alpha=1.0, tied_weights=False)
+    dae.components_ = dae.decoder_components_ = np.full((2, 2), 1e20, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clf._penalty() == pytest.approx(0.5 * 4e40)
+        assert dae._penalty() == pytest.approx(0.5 * 8e40)
