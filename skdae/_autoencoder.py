@@ -796,9 +796,17 @@ default="masking"
     def _encode(self, X):
         """Hidden code of a validated ``X`` (dense: by row blocks in the
         engine, which also reports non-finite input)."""
+        nonfinite_input = ValueError(
+            "Input X contains NaN or infinity (or values so large that "
+            "X @ components_.T overflows). Remove or impute the missing values "
+            "(e.g. sklearn.impute.SimpleImputer in a Pipeline) and scale the "
+            "data as for fit."
+        )
         if sp.issparse(X):
             H = np.ascontiguousarray(safe_sparse_dot(X, self.components_.T,
                                                      dense_output=True))
+            if not np.isfinite(H).all():  # (validation refused NaN and inf)
+                raise nonfinite_input
             _bias_activation(H, self.intercept_hidden_, ACTIVATIONS[self.activation].code)
             return H
         H = np.empty((X.shape[0], self.n_components), dtype=self.components_.dtype)
@@ -808,12 +816,7 @@ default="masking"
             nonfinite = _encode_dense(X, self.components_, self.intercept_hidden_,
                                       ACTIVATIONS[self.activation].code, H, n_threads)
         if nonfinite:
-            raise ValueError(
-                "Input X contains NaN or infinity (or values so large that "
-                "X @ components_.T overflows). Remove or impute the missing values "
-                "(e.g. sklearn.impute.SimpleImputer in a Pipeline) and scale the "
-                "data as for fit."
-            )
+            raise nonfinite_input
         return H
 
     def _row_loss(self, X, code=None):

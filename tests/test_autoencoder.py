@@ -1531,3 +1531,11 @@ def test_model_loaded_read_only_trains_on_a_copy(how, tmp_path, digits):
     # the file was not written to
     assert_array_equal(joblib.load(path).components_, joblib.load(path, mmap_mode="r").components_)
     assert not np.array_equal(joblib.load(path).components_, dae.components_)
+
+
+def test_sparse_transform_refuses_a_product_that_overflows(digits):
+    X = digits[0][:50].astype(np.float32)
+    dae = DenoisingAutoencoder(n_components=4, max_iter=1, random_state=0).fit(X)
+    X_huge = sp.csr_matrix(np.full((3, X.shape[1]), 3e38, dtype=np.float32))
+    with pytest.raises(ValueError, match="values so large that X @ components_.T overflows"):
+        dae.transform(X_huge)
