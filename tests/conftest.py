@@ -3,6 +3,7 @@ compiled engine (a segfault, an endless loop) fails the case instead of
 killing the test run."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -41,14 +42,21 @@ def _run_cases_in_child(path, cases, timeout=120):
     Returns one outcome per case: None when it passed, else the failure (the
     traceback, or how the child died and the tail of its stderr). After a
     crash the remaining cases run in a new child.
+
+    The child runs BLAS and OpenMP on one thread unless the environment says
+    otherwise: the cases are small, and on a busy machine BLAS threads make
+    them several times slower (the engine's own threads need larger problems
+    than these).
     """
+    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           **os.environ}
     outcomes = [None] * len(cases)
     todo = [[i, name, kwargs] for i, (name, kwargs) in enumerate(cases)]
     while todo:
         try:
             proc = subprocess.run(
                 [sys.executable, "-c", _CHILD, str(path), json.dumps(todo)],
-                capture_output=True, text=True, timeout=timeout, check=False,
+                capture_output=True, text=True, timeout=timeout, check=False, env=env,
             )
             stdout, stderr, died = proc.stdout, proc.stderr, f"exit status {proc.returncode}"
         except subprocess.TimeoutExpired as exc:
