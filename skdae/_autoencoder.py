@@ -28,6 +28,7 @@ from ._autoencoder_fast import (
     _encode_dense,
     _reconstruction_loss_rows,
 )
+from ._base import _FittedStructureMixin, _VersionedStateMixin
 from ._engine import seed_rng, train_autoencoder_epoch
 from ._options import ACTIVATIONS, CORRUPTIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS
 from ._training import (
@@ -53,6 +54,40 @@ def _optimizer_state(shapes, solver, momentum, dtype):
     return buffers(solver == "adam" or momentum > 0), buffers(solver == "adam")
 
 
+def _check_validation_split(n_samples, validation_fraction, fix):
+    """Refuse, before splitting, a ``validation_fraction`` that leaves no
+    training or no validation sample (``train_test_split``'s own error names
+    its parameters, not the estimator's)."""
+    n_val = int(np.ceil(validation_fraction * n_samples))
+    if n_val < 1 or n_samples - n_val < 1:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} of {n_samples} samples leaves "
+            f"an empty training or validation set; {fix}."
+        )
+
+
+def _squared_norm(A):
+    """``||A||**2`` summed in float64 (float32 weights of 1e19, which a
+    diverging fit can leave, overflow a float32 sum)."""
+    a = A.ravel()
+    return float(np.einsum("i,i->", a, a, dtype=np.float64))
+
+
+def _refuse_overflow(A, what, weights_name, weights):
+    """``A``, an output, unless it overflowed: raise then, naming the largest
+    of ``weights`` (a fit that is diverging leaves finite but huge ones)."""
+    if not np.isfinite(A).all():
+        largest = max(float(np.abs(W).max(initial=0)) for W in weights)
+        raise ValueError(
+            f"The {what} overflowed: the input holds values too large for the "
+            f"fitted weights, or the weights are too large (largest |{weights_name}| "
+            f"= {largest:.3g}), as a fit that diverged leaves them. Scale the data "
+            "as for fit (e.g. with sklearn.preprocessing.StandardScaler in a "
+            "Pipeline); if the weights are huge, refit with a lower learning_rate."
+        )
+    return A
+
+
 def _optimizer_settings(estimator, t):
     """What the engine needs of an estimator's optimizer parameters."""
     return dict(
@@ -68,7 +103,12 @@ def _optimizer_settings(estimator, t):
 
 
 class DenoisingAutoencoder(
-    CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _VersionedStateMixin,
+    _FittedStructureMixin,
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Denoising autoencoder with one hidden layer (Vincent et al., 2008).
 
@@ -228,7 +268,17 @@ default="masking"
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution instead of
-        reinitialising.
+        reinitialising. It continues the same model: after a change of
+        ``n_components``, ``activation``, ``tied_weights``, ``loss`` or
+        ``output_activation`` it raises a ``ValueError`` (fit with
+        ``warm_start=False``, or clone the estimator, to start over). The
+        optimizer state (SGD velocity, Adam moments and step count) carries
+        over while the optimizer stays the same; after a change of
+        ``solver``, or of ``momentum`` between zero and non-zero, the new
+        optimizer starts from zero moments and step 0. ``learning_rate``,
+        ``momentum``, ``beta_1``, ``beta_2`` and the other settings take
+        effect from the next update; switching ``early_stopping`` restarts
+        the stopping rule (``best_loss_``, ``validation_scores_``).
 
     verbose : int, default=0
         Print ``Iteration N, loss = ..., time = ...s`` after each epoch.
@@ -334,6 +384,9 @@ default="masking"
     True
     """
 
+    # the fitted state's layout in pickles (see _base._VersionedStateMixin)
+    _skdae_state_layout = 1
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
@@ -356,7 +409,8 @@ default="masking"
 
     # private state a fit creates besides its fitted attributes
     _TRAINING_STATE = ("_rng_state", "_state1", "_state2", "_adam_t",
-                       "_no_improvement_count")
+                       "_no_improvement_count", "_optimizer_state_kind",
+                       "_fitted_structure")
 
     def __init__(
         self,
@@ -426,8 +480,10 @@ default="masking"
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. With ``loss="cross_entropy"`` every value must
-            lie in [0, 1]. Sparse input is converted to CSR and trained on
-            without densifying it.
+            lie in [0, 1]; values outside it by rounding errors (at most
+            ``sqrt(eps)`` of the dtype, e.g. a ``MinMaxScaler``'s
+            1.0000000000000002) are clipped. Sparse input is converted to CSR
+            and trained on without densifying it.
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -442,6 +498,15 @@ default="masking"
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Make one pass over the block ``X``; the first call initialises the model.
+
+        Later calls continue the same model, as ``fit`` with
+        ``warm_start=True`` does: a changed structural parameter
+        (``n_components``, ``activation``, ``tied_weights``, ``loss``,
+        ``output_activation``) raises a ``ValueError``, a changed optimizer
+        (``solver``, or ``momentum`` between zero and non-zero) starts from
+        fresh optimizer state, and other settings apply from the next update.
+        A model loaded read-only (``joblib.load(..., mmap_mode="r")``) is
+        copied into writeable memory on the first call.
 
         Parameters
         ----------
@@ -474,25 +539,42 @@ default="masking"
         return _options.check_corruption(self.corruption, self.corruption_level,
                                          emphasis=self.emphasis)
 
-    def _check_unit_interval(self, X, column_bounds=None):
-        """Cross-entropy is only defined for targets in [0, 1].
+    def _check_unit_interval(self, X, column_bounds=None, *, clip=False):
+        """``X`` clipped to [0, 1], where the cross-entropy is defined.
 
-        ``column_bounds``: the per-column minima and maxima of ``X`` when the
-        caller has them (saves two passes over the data)."""
+        Values outside [0, 1] by at most ``sqrt(eps)`` of the dtype (1.5e-8
+        in float64, 3.5e-4 in float32) are rounding errors of a rescaling --
+        ``MinMaxScaler`` returns ``1 + eps`` -- and are clipped; values
+        further out raise a ValueError, unless ``clip`` (scoring new data,
+        which may stray outside the training range). ``column_bounds``: the
+        per-column minima and maxima of ``X`` when the caller has them (saves
+        two passes over the data); they are clipped in place with ``X``."""
         values = X.data if sp.issparse(X) else X
         if self.loss != "cross_entropy" or not values.size:
-            return
+            return X
         if column_bounds is not None:
             lo, hi = column_bounds[0].min(), column_bounds[1].max()
         else:
             lo, hi = values.min(), values.max()
-        if lo < 0 or hi > 1:
+        if lo >= 0 and hi <= 1:
+            return X
+        tol = np.sqrt(np.finfo(values.dtype).eps)
+        if not clip and (lo < -tol or hi > 1 + tol):
             raise ValueError(
-                "loss='cross_entropy' requires every input value to lie in [0, 1]; "
-                f"got values in [{lo:.6g}, {hi:.6g}]. Rescale the data "
-                "first (e.g. with sklearn.preprocessing.MinMaxScaler in a "
-                "Pipeline) or use loss='squared_error' for real-valued inputs."
+                "loss='cross_entropy' requires every input value to lie in [0, 1] "
+                f"(within {tol:.2g} for rounding); got values in [{lo!s}, {hi!s}]. "
+                "Rescale the data first (e.g. with sklearn.preprocessing."
+                "MinMaxScaler in a Pipeline) or use loss='squared_error' for "
+                "real-valued inputs."
             )
+        if sp.issparse(X):
+            X = X.copy()
+            np.clip(X.data, 0, 1, out=X.data)
+        else:
+            X = np.clip(X, 0, 1)
+        for bounds in column_bounds or ():
+            np.clip(bounds, 0, 1, out=bounds)
+        return X
 
     def _initialize(self, n_features, dtype, rng):
         """Allocate parameters, optimizer state and the engine's RNG."""
@@ -507,14 +589,58 @@ default="masking"
         self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
         self._rng_state = np.empty(4, dtype=np.uint64)
         seed_rng(self._rng_state, int(rng.randint(np.iinfo(np.int32).max)))
-        # optimizer buffers shaped like [W, V, b, c] (V's empty when tied)
-        self._state1, self._state2 = _optimizer_state(
-            [shape, (0, 0) if self.tied_weights else shape, (self.n_components,),
-             (n_features,)], self.solver, self.momentum, dtype)
-        self._adam_t = 0
+        self._allocate_optimizer_state()
         reset_progress(self, self.early_stopping)
         self.data_min_ = np.full(n_features, np.inf, dtype=dtype)
         self.data_max_ = np.full(n_features, -np.inf, dtype=dtype)
+        self._record_structure()
+
+    def _structure(self):
+        """The parameters the fitted arrays are shaped by or mean something
+        under (see _base._FittedStructureMixin)."""
+        return {
+            "n_components": self.n_components,
+            "activation": self.activation,
+            "tied_weights": self.tied_weights,
+            # loss_curve_, best_loss_ and the stopping rule compare one loss
+            "loss": self.loss,
+            "output_activation": self._output_activation(),
+        }
+
+    def _optimizer_kind(self):
+        """What the optimizer state holds: the solver, and whether it keeps
+        a first buffer (Adam's first moments, or SGD's velocity with
+        momentum)."""
+        return self.solver, self.solver == "adam" or self.momentum > 0
+
+    def _allocate_optimizer_state(self):
+        """Zero optimizer buffers shaped like [W, V, b, c] (V's empty when
+        tied), and Adam's step counter at 0."""
+        shape = self.components_.shape
+        self._state1, self._state2 = _optimizer_state(
+            [shape, (0, 0) if self.tied_weights else shape, shape[:1], shape[1:]],
+            self.solver, self.momentum, self.components_.dtype)
+        self._adam_t = 0
+        self._optimizer_state_kind = self._optimizer_kind()
+
+    def _prepare_to_continue(self):
+        """Make the fitted state fit for the current parameters before
+        partial_fit or a warm-start fit trains it further.
+
+        A changed structural parameter raises (``_check_structure``);
+        read-only state (a model loaded with ``mmap_mode="r"``) is copied; a
+        changed optimizer (solver, or SGD momentum turned on or off) starts
+        from fresh state; switching ``early_stopping`` restarts the stopping
+        rule (``reset_progress`` but for the epoch counts and the loss curve).
+        """
+        self._check_structure(training=True)
+        self._own_arrays()
+        if self._optimizer_state_kind != self._optimizer_kind():
+            self._allocate_optimizer_state()
+        if (self.validation_scores_ is not None) != self.early_stopping:
+            kept = self.n_iter_, self.t_, self.loss_curve_
+            reset_progress(self, self.early_stopping)
+            self.n_iter_, self.t_, self.loss_curve_ = kept
 
     def _training_state(self):
         """The arrays an epoch changes, in a fixed order: the parameters
@@ -539,6 +665,8 @@ default="masking"
         first_pass = not hasattr(self, "components_") or (
             not self.warm_start and not incremental
         )
+        if not first_pass:
+            self._prepare_to_continue()
         with interruptible_fit(self, first_pass):
             return self._fit_validated(X, y, incremental, first_pass, emphasis)
 
@@ -547,13 +675,16 @@ default="masking"
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=first_pass,
         )
+        if self.early_stopping:
+            _check_validation_split(X.shape[0], self.validation_fraction,
+                                    "use more samples or early_stopping=False")
         sparse = sp.issparse(X)
         if sparse:
             _options.check_sparse_corruption(self.corruption)
             X_min, X_max = min_max_axis(X, axis=0)
         else:
             X_min, X_max = X.min(axis=0), X.max(axis=0)
-        self._check_unit_interval(X, (X_min, X_max))
+        X = self._check_unit_interval(X, (X_min, X_max))
         if not first_pass:
             X = X.astype(self.components_.dtype, copy=False)
             X_min = X_min.astype(X.dtype, copy=False)
@@ -567,12 +698,6 @@ default="masking"
         if self.early_stopping:
             X, X_val = train_test_split(X, test_size=self.validation_fraction,
                                         random_state=rng)
-            if X.shape[0] < 1 or X_val.shape[0] < 1:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves an empty "
-                    "training or validation set; use more samples or "
-                    "early_stopping=False."
-                )
             if not sparse:
                 X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
         run_epochs(
@@ -651,10 +776,9 @@ default="masking"
         """L2 term ``0.5 * alpha * ||W||**2`` (plus the untied decoder's)."""
         if self.alpha == 0:
             return 0.0
-        sq = float(np.dot(self.components_.ravel(), self.components_.ravel()))
+        sq = _squared_norm(self.components_)
         if not self.tied_weights:
-            V = self.decoder_components_.ravel()
-            sq += float(np.dot(V, V))
+            sq += _squared_norm(self.decoder_components_)
         return 0.5 * self.alpha * sq
 
     # ------------------------------------------------------------------ #
@@ -664,6 +788,7 @@ default="masking"
         return self.components_ if self.tied_weights else self.decoder_components_
 
     def _validate_X(self, X, ensure_all_finite=True):
+        self._check_structure(training=False)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=False, ensure_all_finite=ensure_all_finite,
@@ -673,9 +798,17 @@ default="masking"
     def _encode(self, X):
         """Hidden code of a validated ``X`` (dense: by row blocks in the
         engine, which also reports non-finite input)."""
+        nonfinite_input = ValueError(
+            "Input X contains NaN or infinity (or values so large that "
+            "X @ components_.T overflows). Remove or impute the missing values "
+            "(e.g. sklearn.impute.SimpleImputer in a Pipeline) and scale the "
+            "data as for fit."
+        )
         if sp.issparse(X):
             H = np.ascontiguousarray(safe_sparse_dot(X, self.components_.T,
                                                      dense_output=True))
+            if not np.isfinite(H).all():  # (validation refused NaN and inf)
+                raise nonfinite_input
             _bias_activation(H, self.intercept_hidden_, ACTIVATIONS[self.activation].code)
             return H
         H = np.empty((X.shape[0], self.n_components), dtype=self.components_.dtype)
@@ -685,12 +818,7 @@ default="masking"
             nonfinite = _encode_dense(X, self.components_, self.intercept_hidden_,
                                       ACTIVATIONS[self.activation].code, H, n_threads)
         if nonfinite:
-            raise ValueError(
-                "Input X contains NaN or infinity (or values so large that "
-                "X @ components_.T overflows). Remove or impute the missing values "
-                "(e.g. sklearn.impute.SimpleImputer in a Pipeline) and scale the "
-                "data as for fit."
-            )
+            raise nonfinite_input
         return H
 
     def _row_loss(self, X, code=None):
@@ -746,6 +874,7 @@ default="masking"
             Reconstruction of the fitted weights' dtype.
         """
         check_is_fitted(self)
+        self._check_structure(training=False)
         H = check_array(X, dtype=(np.float64, np.float32), order="C")
         if H.shape[1] != self.n_components:
             raise ValueError(
@@ -754,10 +883,11 @@ default="masking"
                 "transform)."
             )
         H = H.astype(self.components_.dtype, copy=False)
-        Z = H @ self._decoder_weights()
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = H @ self._decoder_weights()
         _bias_activation(Z, self.intercept_visible_,
                          OUTPUT_ACTIVATIONS[self._output_activation()])
-        return Z
+        return self._check_finite(Z, "reconstruction")
 
     def jacobian_squared_norm(self, X):
         """Squared Frobenius norm of the encoder's Jacobian at each sample.
@@ -780,10 +910,16 @@ default="masking"
         H = self._encode(self._validate_X(X)).astype(np.float64, copy=False)
         deriv = ACTIVATIONS[self.activation].derivative(H)
         W = self.components_.astype(np.float64, copy=False)
-        return (deriv * deriv) @ np.einsum("ij,ij->i", W, W)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = (deriv * deriv) @ np.einsum("ij,ij->i", W, W)
+        return self._check_finite(norms, "Jacobian norm")
 
     def score_samples(self, X):
         """Negative clean reconstruction loss of each sample.
+
+        With ``loss="cross_entropy"``, ``X`` is clipped to [0, 1] (where
+        the loss is defined) first: new data rescaled with a
+        ``MinMaxScaler`` fitted on other rows may stray outside it.
 
         Parameters
         ----------
@@ -797,9 +933,9 @@ default="masking"
             summed over the features; higher is better.
         """
         check_is_fitted(self)
-        X = self._validate_X(X)
-        self._check_unit_interval(X)
-        return -self._row_loss(X)
+        X = self._check_unit_interval(self._validate_X(X), clip=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return -self._check_finite(self._row_loss(X), "reconstruction loss")
 
     def score(self, X, y=None):
         """Mean negative clean reconstruction loss, for model selection.
@@ -821,6 +957,10 @@ default="masking"
             ``mean(score_samples(X))``.
         """
         return float(np.mean(self.score_samples(X)))
+
+    def _check_finite(self, A, what):
+        """``A`` unless it overflowed (then raise, as ``transform`` does)."""
+        return _refuse_overflow(A, what, "components_", [self.components_])
 
     def _corrupt(self, X, random_state=None):
         """Apply the training noise process to ``X`` (a validated, C-ordered

@@ -28,8 +28,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _options
-from ._autoencoder import DenoisingAutoencoder, _optimizer_settings, _optimizer_state
+from ._autoencoder import (
+    DenoisingAutoencoder,
+    _check_validation_split,
+    _optimizer_settings,
+    _optimizer_state,
+    _refuse_overflow,
+    _squared_norm,
+)
 from ._autoencoder_fast import _bias_activation
+from ._base import _FittedStructureMixin, _VersionedStateMixin
 from ._engine import seed_rng, train_stack_epoch
 from ._options import ACTIVATIONS, LOSSES
 from ._training import (
@@ -118,7 +126,11 @@ def _pretrain_layers(X, layers, verbose):
 
 
 class StackedDenoisingAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    _VersionedStateMixin,
+    _FittedStructureMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Stack of denoising autoencoders pretrained greedily, layer by layer.
 
@@ -258,6 +270,9 @@ default="masking"
     (1797, 64)
     """
 
+    # the fitted state's layout in pickles (see _base._VersionedStateMixin)
+    _skdae_state_layout = 1
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
@@ -392,9 +407,30 @@ default="masking"
             self.autoencoders_ = layers
             self.n_layers_ = len(layers)
             self.n_iter_ = sum(layer.n_iter_ for layer in layers)
+            self._record_structure()
         return self
 
+    def _structure(self):
+        """The parameters the fitted layers were built with (see
+        _base._FittedStructureMixin)."""
+        sizes = tuple(_check_hidden_layer_sizes(self.hidden_layer_sizes))
+        loss = self.loss if isinstance(self.loss, str) else tuple(self.loss)
+        return {
+            "hidden_layer_sizes": sizes,
+            "activation": self.activation,
+            "tied_weights": self.tied_weights,
+            "loss": (loss,) * len(sizes) if isinstance(loss, str) else loss,
+        }
+
+    def _check_layers(self):
+        """Inference uses the fitted layers: refuse it when the stack's or a
+        layer's structural parameters changed since fit."""
+        self._check_structure(training=False)
+        for layer in self.autoencoders_:
+            layer._check_structure(training=False)
+
     def _validate_X(self, X):
+        self._check_layers()
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C",
             reset=False,
@@ -436,6 +472,7 @@ default="masking"
             Reconstruction through every decoder, top to bottom.
         """
         check_is_fitted(self)
+        self._check_layers()
         top = self.autoencoders_[-1].n_components
         H = check_array(X, dtype=(np.float64, np.float32), order="C")
         if H.shape[1] != top:
@@ -458,6 +495,9 @@ default="masking"
     def score_samples(self, X):
         """Negative reconstruction loss of each sample through the whole stack.
 
+        With a bottom layer of ``loss="cross_entropy"``, ``X`` is clipped to
+        [0, 1] first, as :meth:`DenoisingAutoencoder.score_samples` does.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -470,10 +510,11 @@ default="masking"
             higher is better.
         """
         check_is_fitted(self)
-        X = self._validate_X(X)
         bottom = self.autoencoders_[0]
-        bottom._check_unit_interval(X)
-        return -bottom._row_loss(X, code=self._bottom_code)
+        X = bottom._check_unit_interval(self._validate_X(X), clip=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = bottom._row_loss(X, code=self._bottom_code)
+        return -bottom._check_finite(loss, "reconstruction loss")
 
     def score(self, X, y=None):
         """Mean negative reconstruction loss through the whole stack.
@@ -505,7 +546,13 @@ default="masking"
         return tags
 
 
-class SdAClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class SdAClassifier(
+    _VersionedStateMixin,
+    _FittedStructureMixin,
+    CallbackSupportMixin,
+    ClassifierMixin,
+    BaseEstimator,
+):
     """Stacked denoising autoencoder fine-tuned with a softmax output layer.
 
     ``fit`` first pretrains the hidden layers as a
@@ -722,6 +769,9 @@ default="masking"
     True
     """
 
+    # the fitted state's layout in pickles (see _base._VersionedStateMixin)
+    _skdae_state_layout = 1
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
@@ -746,7 +796,7 @@ default="masking"
 
     # private state a fit creates besides its fitted attributes
     _TRAINING_STATE = ("_rng_state", "_state1", "_state2", "_adam_t",
-                       "_no_improvement_count")
+                       "_no_improvement_count", "_fitted_structure")
 
     def __init__(
         self,
@@ -857,6 +907,9 @@ default="masking"
             return X, y, X_val, self._encode_labels(y_val, "y_val")
         if not self.early_stopping:
             return X, y, None, None
+        _check_validation_split(
+            X.shape[0], self.validation_fraction,
+            "use more samples, pass X_val and y_val, or set early_stopping=False")
         try:
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=rng, stratify=y
@@ -864,12 +917,6 @@ default="masking"
         except ValueError:  # a class too small to stratify on: split plainly
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, random_state=rng
-            )
-        if X.shape[0] < 1 or X_val.shape[0] < 1:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves an empty "
-                "training or validation set; use more samples, pass X_val and "
-                "y_val, or set early_stopping=False."
             )
         if not sp.issparse(X):
             X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
@@ -905,6 +952,15 @@ default="masking"
         self.n_layers_ = len(fan)
         self.n_outputs_ = fan[-1]
         self.out_activation_ = "softmax"
+        self._record_structure()
+
+    def _structure(self):
+        """The parameters ``coefs_`` were shaped by and the prediction uses
+        (see _base._FittedStructureMixin)."""
+        return {
+            "hidden_layer_sizes": tuple(_check_hidden_layer_sizes(self.hidden_layer_sizes)),
+            "activation": self.activation,
+        }
 
     def _training_state(self):
         """The arrays an epoch changes, in a fixed order: the parameters
@@ -920,7 +976,7 @@ default="masking"
     def _penalty(self):
         if self.alpha == 0:
             return 0.0
-        return 0.5 * self.alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
+        return 0.5 * self.alpha * sum(_squared_norm(W) for W in self.coefs_)
 
     def _fitted_attributes(self):
         """Copies of what prediction needs, for a callback's
@@ -1016,14 +1072,24 @@ n_features), default=None
         return epoch
 
     def _logits(self, X):
-        """Pre-softmax outputs of a validated ``X``."""
+        """Pre-softmax outputs of a validated ``X`` (non-finite where the
+        products overflow: ``_predict_logits`` refuses those)."""
         H = X
-        for W, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
-            H = np.ascontiguousarray(safe_sparse_dot(H, W, dense_output=True))
-            _bias_activation(H, b, ACTIVATIONS[self.activation].code)
-        return safe_sparse_dot(H, self.coefs_[-1], dense_output=True) + self.intercepts_[-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            for W, b in zip(self.coefs_[:-1], self.intercepts_[:-1]):
+                H = np.ascontiguousarray(safe_sparse_dot(H, W, dense_output=True))
+                _bias_activation(H, b, ACTIVATIONS[self.activation].code)
+            return (safe_sparse_dot(H, self.coefs_[-1], dense_output=True)
+                    + self.intercepts_[-1])
+
+    def _predict_logits(self, X):
+        """The logits of new data, refusing outputs that overflowed."""
+        check_is_fitted(self)
+        return _refuse_overflow(self._logits(self._validate_X(X)), "network's output",
+                                "coefs_", self.coefs_)
 
     def _validate_X(self, X):
+        self._check_structure(training=False)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32),
                           order="C", reset=False)
         return X.astype(self.coefs_[0].dtype, copy=False)
@@ -1041,8 +1107,7 @@ n_features), default=None
         proba : ndarray of shape (n_samples, n_classes)
             Softmax outputs, columns in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        return softmax(self._logits(self._validate_X(X)), axis=1)
+        return softmax(self._predict_logits(X), axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -1057,8 +1122,7 @@ n_features), default=None
         log_proba : ndarray of shape (n_samples, n_classes)
             ``log(predict_proba(X))``, computed stably.
         """
-        check_is_fitted(self)
-        return log_softmax(self._logits(self._validate_X(X)), axis=1)
+        return log_softmax(self._predict_logits(X), axis=1)
 
     def predict(self, X):
         """Predict class labels.
@@ -1073,8 +1137,8 @@ n_features), default=None
         y : ndarray of shape (n_samples,)
             The most probable class of each sample.
         """
-        check_is_fitted(self)
-        return self.classes_[self._logits(self._validate_X(X)).argmax(axis=1)]
+        index = self._predict_logits(X).argmax(axis=1)
+        return self.classes_[index]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

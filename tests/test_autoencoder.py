@@ -1,10 +1,13 @@
 """Tests of DenoisingAutoencoder: the math, the engine and the estimator API."""
 
+import functools
 import io
 import pickle
 import re
+import warnings
 from contextlib import redirect_stdout
 
+import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,7 +17,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -790,14 +794,93 @@ def test_inverse_transform_rejects_wrong_code_width(digits):
         dae.inverse_transform(np.zeros((2, 5)))
 
 
-@pytest.mark.parametrize("method", ["fit", "score"])
-def test_cross_entropy_rejects_values_outside_unit_interval(method, digits):
-    X = digits[0]
+def test_cross_entropy_fit_rejects_values_outside_unit_interval(digits):
     dae = DenoisingAutoencoder(loss="cross_entropy", n_components=4, max_iter=1, random_state=0)
-    if method == "score":
-        dae.fit(X)
     with pytest.raises(ValueError, match=r"\[0, 1\].*MinMaxScaler.*loss='squared_error'"):
-        getattr(dae, method)(X * 16)
+        dae.fit(digits[0] * 16)
+
+
+@pytest.mark.parametrize("dtype, excess, shown", [
+    (np.float64, 1e-3, "1.001"),
+    (np.float64, 1e-7, "1.0000001"),
+    (np.float32, 1e-3, "1.001"),
+])
+def test_cross_entropy_error_shows_the_offending_value(dtype, excess, shown, digits):
+    X = digits[0].astype(dtype)
+    X[3, 5] = dtype(1 + excess)
+    with pytest.raises(ValueError, match=rf"got values in \[0.0, {re.escape(shown)}\]"):
+        DenoisingAutoencoder(loss="cross_entropy", max_iter=1).fit(X)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("X", [
+    # MinMaxScaler().fit_transform of these gives 1.0000000000000002 and
+    # 1.0000001 (float32): rounding errors of the rescaling
+    np.array([[0.1, 0.0], [2.8142857142857145, 1.0]]),
+    np.array([[0.1, 0.0], [0.1 + 1 / 7, 1.0]], dtype=np.float32),
+], ids=["float64", "float32"])
+def test_cross_entropy_fit_clips_rounding_errors_of_min_max_scaler(X, sparse):
+    Xs = MinMaxScaler().fit_transform(X)
+    assert Xs.max() > 1
+    dae = DenoisingAutoencoder(loss="cross_entropy", n_components=3, max_iter=2,
+                               random_state=0)
+    dae.fit(sp.csr_matrix(Xs) if sparse else Xs)
+    assert dae.data_max_.max() == 1 and dae.data_min_.min() == 0
+    assert Xs.max() > 1  # the caller's array is left alone
+    # the same fit as on the data clipped by hand
+    ref = clone(dae).fit(np.clip(Xs, 0, 1))
+    assert_array_equal(dae.components_, ref.components_)
+
+
+def test_cross_entropy_score_clips_new_data_to_unit_interval(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(loss="cross_entropy", n_components=4, max_iter=1,
+                               random_state=0).fit(X)
+    X_new = X[:50] * 1.5 - 0.25
+    scores = dae.score_samples(X_new)
+    assert np.isfinite(scores).all()
+    assert_array_equal(scores, dae.score_samples(np.clip(X_new, 0, 1)))
+    # transform is not a loss: it encodes the data as given
+    assert not np.array_equal(dae.transform(X_new), dae.transform(np.clip(X_new, 0, 1)))
+
+
+def test_grid_search_over_min_max_scaled_cross_entropy_scores_every_candidate():
+    # the held-out folds stray outside the [0, 1] range of the training folds
+    X = np.random.RandomState(0).normal(size=(150, 6))
+    pipe = make_pipeline(MinMaxScaler(), DenoisingAutoencoder(
+        loss="cross_entropy", max_iter=2, random_state=0))
+    search = GridSearchCV(pipe, {"denoisingautoencoder__n_components": [2, 4]}, cv=3,
+                          error_score="raise").fit(X)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("n_samples, fraction", [(1, 0.1), (5, 0.9)])
+def test_early_stopping_split_that_leaves_no_sample_is_refused_before_fitting(
+        n_samples, fraction):
+    X = np.random.RandomState(0).uniform(size=(n_samples, 3))
+    dae = DenoisingAutoencoder(n_components=2, early_stopping=True,
+                               validation_fraction=fraction)
+    with pytest.raises(ValueError, match=(
+            f"validation_fraction={fraction} of {n_samples} samples leaves an empty "
+            "training or validation set; use more samples or early_stopping=False")):
+        dae.fit(X)
+    assert not hasattr(dae, "components_")
+
+
+@pytest.mark.parametrize("method", ["inverse_transform", "score_samples",
+                                    "jacobian_squared_norm"])
+def test_outputs_that_overflow_raise_instead_of_returning_inf(method, digits):
+    # a fit that diverges without overflowing leaves weights like these
+    X = digits[0][:50]
+    dae = DenoisingAutoencoder(n_components=4, activation="relu", max_iter=1,
+                               random_state=0).fit(X)
+    dae.components_ *= 1e160
+    arg = np.full((3, 4), 1e200) if method == "inverse_transform" else X
+    with pytest.raises(ValueError, match=r"overflowed: .*largest \|components_\| = "
+                                         r"\d\.\d+e\+159\).*lower learning_rate"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and no RuntimeWarning on the way
+            getattr(dae, method)(arg)
 
 
 def test_empty_input_is_rejected():
@@ -1244,3 +1327,217 @@ def test_score_with_emphasis_is_the_plain_reconstruction_loss(digits):
 def test_bad_emphasis_is_refused_with_the_fix(params, match, digits):
     with pytest.raises(ValueError, match=match):
         DenoisingAutoencoder(**params).fit(digits[0])
+
+
+# set_params between calls (run in a child process: before these checks a
+# changed parameter made the engine read outside its buffers or segfault)
+# --------------------------------------------------------------------------- #
+# (initial parameters, the structural change)
+STRUCTURAL_CHANGES = {
+    "n_components-up": ({"n_components": 8}, {"n_components": 12}),
+    "n_components-down": ({"n_components": 12}, {"n_components": 8}),
+    "activation": ({"activation": "sigmoid"}, {"activation": "tanh"}),
+    "tied_weights-untie": ({"tied_weights": True}, {"tied_weights": False}),
+    "tied_weights-tie": ({"tied_weights": False}, {"tied_weights": True}),
+    "loss": ({"loss": "squared_error"}, {"loss": "cross_entropy"}),
+    "output_activation": ({"output_activation": None}, {"output_activation": "sigmoid"}),
+}
+
+# (initial optimizer, changed optimizer, whether its state starts afresh)
+OPTIMIZER_CHANGES = {
+    "sgd-to-adam": ({"solver": "sgd"}, {"solver": "adam"}, True),
+    "adam-to-sgd": ({"solver": "adam"}, {"solver": "sgd"}, True),
+    "adam-to-sgd-momentum": ({"solver": "adam"}, {"solver": "sgd", "momentum": 0.9}, True),
+    "momentum-on": ({"solver": "sgd"}, {"momentum": 0.9}, True),
+    "momentum-off": ({"solver": "sgd", "momentum": 0.9}, {"momentum": 0.0}, True),
+    "momentum-value": ({"solver": "sgd", "momentum": 0.9}, {"momentum": 0.5}, False),
+    "adam-betas": ({"solver": "adam"}, {"beta_1": 0.5, "beta_2": 0.9}, False),
+}
+
+_SMALL = dict(max_iter=2, batch_size=50, corruption=None, shuffle=False, random_state=0)
+
+
+@functools.cache
+def _small_digits():
+    X = load_digits().data[:300] / 16.0
+    X.setflags(write=False)
+    return X
+
+
+def _fitted_small(how, **params):
+    X = _small_digits()
+    dae = DenoisingAutoencoder(**{**_SMALL, **params}, warm_start=how == "warm_start")
+    return dae.partial_fit(X) if how == "partial_fit" else dae.fit(X)
+
+
+def _train(dae, how):
+    X = _small_digits()
+    return dae.partial_fit(X) if how == "partial_fit" else dae.fit(X)
+
+
+def _structural_change_refused_in_training(name, how):
+    before, change = STRUCTURAL_CHANGES[name]
+    dae = _fitted_small(how, **before)
+    state = [a.copy() for a in dae._training_state()]
+    n_iter = dae.n_iter_
+    param, new = next(iter(change.items()))
+    old = dae.get_params()[param]
+    if param == "output_activation":
+        old = "identity"  # None resolves to it with loss="squared_error"
+    dae.set_params(**change)
+    with pytest.raises(ValueError, match=(
+        f"^{param} changed from {old!r} to {new!r} since the model was initialised"
+        r".*fit with warm_start=False, or clone the estimator")):
+        _train(dae, how)
+    # nothing was touched, and the old setting continues
+    dae.set_params(**{param: before.get(param, old)})
+    assert dae.n_iter_ == n_iter
+    for a, b in zip(dae._training_state(), state):
+        assert_array_equal(a, b)
+    assert _train(dae, how).n_iter_ > n_iter
+    # starting over takes the new setting
+    dae.set_params(**change)
+    fresh = clone(dae).set_params(warm_start=False).fit(_small_digits())
+    assert fresh.get_params()[param] == new
+
+
+def _structural_change_refused_in_inference(name):
+    before, change = STRUCTURAL_CHANGES[name]
+    X = _small_digits()
+    dae = _fitted_small("fit", **before)
+    H = dae.transform(X)
+    param = next(iter(change))
+    dae.set_params(**change)
+    calls = {
+        "transform": lambda: dae.transform(X),
+        "inverse_transform": lambda: dae.inverse_transform(H),
+        "score": lambda: dae.score(X),
+        "score_samples": lambda: dae.score_samples(X),
+        "jacobian_squared_norm": lambda: dae.jacobian_squared_norm(X),
+    }
+    for call in calls.values():
+        with pytest.raises(ValueError, match=(
+                f"^{param} changed from .* since the model was fitted.*Call fit")):
+            call()
+    dae.set_params(**before)
+    assert_array_equal(dae.transform(X), H)
+
+
+def _optimizer_change_continues(name, how):
+    before, change, fresh_state = OPTIMIZER_CHANGES[name]
+    X = _small_digits()
+    dae = _fitted_small(how, **before)
+    # The reference: a model built with the new optimizer, whose fresh
+    # optimizer state comes from _initialize, given the same weights and RNG.
+    ref = DenoisingAutoencoder(**{**_SMALL, **before, **change}, warm_start=how == "warm_start")
+    ref._initialize(X.shape[1], X.dtype, np.random.RandomState(1))
+    for attr in ("components_", "intercept_hidden_", "intercept_visible_", "_rng_state",
+                 "data_min_", "data_max_"):
+        setattr(ref, attr, getattr(dae, attr).copy())
+    ref.n_features_in_, ref.n_iter_, ref.t_ = dae.n_features_in_, dae.n_iter_, dae.t_
+    ref.loss_curve_, ref.best_loss_ = list(dae.loss_curve_), dae.best_loss_
+    adam_t = dae._adam_t
+    dae.set_params(**change)
+    _train(dae, how)
+    _train(ref, how)
+    assert all(np.isfinite(a).all() for a in dae._training_state()[:3])
+    if fresh_state:
+        assert_array_equal(dae.components_, ref.components_)
+        assert_array_equal(dae.intercept_visible_, ref.intercept_visible_)
+        assert dae._adam_t == ref._adam_t
+        for a, b in zip(dae._state1 + dae._state2, ref._state1 + ref._state2):
+            assert_array_equal(a, b)
+    else:  # the same optimizer keeps its state: velocity, moments, step count
+        assert not np.allclose(dae.components_, ref.components_)
+        if dae.solver == "adam":
+            assert dae._adam_t == 2 * adam_t
+
+
+def _early_stopping_switch_in_warm_start(on):
+    X = _small_digits()
+    dae = DenoisingAutoencoder(**_SMALL, warm_start=True, early_stopping=not on).fit(X)
+    dae.set_params(early_stopping=on).fit(X)
+    assert dae.n_iter_ == 4
+    if on:
+        assert len(dae.validation_scores_) == 2 and dae.best_loss_ is None
+    else:
+        assert dae.validation_scores_ is None
+        assert dae.best_loss_ == min(dae.loss_curve_[2:])
+
+
+SET_PARAMS_CASES = (
+    [("_structural_change_refused_in_training", {"name": name, "how": how})
+     for name in STRUCTURAL_CHANGES for how in ("partial_fit", "warm_start")]
+    + [("_structural_change_refused_in_inference", {"name": name})
+       for name in STRUCTURAL_CHANGES]
+    + [("_optimizer_change_continues", {"name": name, "how": how})
+       for name in OPTIMIZER_CHANGES for how in ("partial_fit", "warm_start")]
+    + [("_early_stopping_switch_in_warm_start", {"on": on}) for on in (True, False)]
+)
+
+
+@pytest.fixture(scope="module")
+def set_params_outcomes(run_in_child):
+    return dict(zip(map(repr, SET_PARAMS_CASES),
+                    run_in_child(__file__, SET_PARAMS_CASES)))
+
+
+def _check_outcome(outcomes, function, **kwargs):
+    outcome = outcomes[repr((function, kwargs))]
+    if outcome is not None:
+        pytest.fail(outcome, pytrace=False)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("name", STRUCTURAL_CHANGES)
+def test_changed_structural_parameter_is_refused_by_further_training(
+        name, how, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_structural_change_refused_in_training",
+                   name=name, how=how)
+
+
+@pytest.mark.parametrize("name", STRUCTURAL_CHANGES)
+def test_changed_structural_parameter_is_refused_by_inference(name, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_structural_change_refused_in_inference", name=name)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("name", OPTIMIZER_CHANGES)
+def test_changed_optimizer_continues_with_fresh_or_kept_state(name, how, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_optimizer_change_continues", name=name, how=how)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_switching_early_stopping_in_warm_start_restarts_the_stopping_rule(
+        on, set_params_outcomes):
+    _check_outcome(set_params_outcomes, "_early_stopping_switch_in_warm_start", on=on)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_model_loaded_read_only_trains_on_a_copy(how, tmp_path, digits):
+    X = digits[0][:300]
+    dae = DenoisingAutoencoder(n_components=8, max_iter=2, solver="sgd", momentum=0.9,
+                               random_state=0, warm_start=how == "warm_start").fit(X)
+    path = tmp_path / "dae.joblib"
+    joblib.dump(dae, path)
+    loaded = joblib.load(path, mmap_mode="r")
+    assert isinstance(loaded.components_, np.memmap)
+    assert not loaded.components_.flags.writeable
+    assert_array_equal(loaded.transform(X), dae.transform(X))
+    train = (lambda m: m.partial_fit(X)) if how == "partial_fit" else (lambda m: m.fit(X))
+    train(loaded)
+    train(dae)
+    assert_array_equal(loaded.components_, dae.components_)
+    assert_array_equal(loaded._state1[0], dae._state1[0])
+    assert loaded.n_iter_ == dae.n_iter_
+    # the file was not written to
+    assert_array_equal(joblib.load(path).components_, joblib.load(path, mmap_mode="r").components_)
+    assert not np.array_equal(joblib.load(path).components_, dae.components_)
+
+
+def test_sparse_transform_refuses_a_product_that_overflows(digits):
+    X = digits[0][:50].astype(np.float32)
+    dae = DenoisingAutoencoder(n_components=4, max_iter=1, random_state=0).fit(X)
+    X_huge = sp.csr_matrix(np.full((3, X.shape[1]), 3e38, dtype=np.float32))
+    with pytest.raises(ValueError, match="values so large that X @ components_.T overflows"):
+        dae.transform(X_huge)

@@ -1,6 +1,7 @@
 """Tests of the stacked autoencoder and of the fine-tuned SdA classifier."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -524,3 +525,119 @@ def test_classifier_refuses_densifying_noise_on_sparse_input(digits):
     with pytest.raises(ValueError, match="not supported on sparse input"):
         SdAClassifier((8,), corruption="gaussian", corruption_levels=0.1).fit(
             sp.csr_matrix(digits[0]), digits[1])
+
+
+# ---------------------------------------------------------------------- #
+# set_params between fit and inference
+# ---------------------------------------------------------------------- #
+@pytest.mark.parametrize("change", [
+    {"hidden_layer_sizes": (8, 6)},
+    {"hidden_layer_sizes": 8},
+    {"activation": "tanh"},
+    {"tied_weights": False},
+    {"loss": "cross_entropy"},
+])
+def test_stack_refuses_inference_after_a_structural_change(change, digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      max_iter=1, random_state=0).fit(X)
+    H = sda.transform(X)
+    before = sda.get_params()
+    param = next(iter(change))
+    sda.set_params(**change)
+    for call in (lambda: sda.transform(X), lambda: sda.inverse_transform(H),
+                 lambda: sda.score(X), lambda: sda.score_samples(X)):
+        with pytest.raises(ValueError, match=f"^{param} changed from .* since the model "
+                                             "was fitted.*Call fit"):
+            call()
+    sda.set_params(**{param: before[param]})
+    assert_array_equal(sda.transform(X), H)
+
+
+def test_stack_accepts_equivalent_spellings_and_other_parameter_changes(digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      loss="squared_error", max_iter=1,
+                                      random_state=0).fit(X)
+    H = sda.transform(X)
+    sda.set_params(hidden_layer_sizes=[8, 4], loss=("squared_error",) * 2,
+                   corruption_levels=0.3, learning_rate=0.5, max_iter=7)
+    assert_array_equal(sda.transform(X), H)
+
+
+def test_stack_refuses_inference_after_a_layer_changed(digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      max_iter=1, random_state=0).fit(X)
+    sda.autoencoders_[1].set_params(n_components=5)
+    with pytest.raises(ValueError, match="^n_components changed from 4 to 5"):
+        sda.transform(X)
+
+
+@pytest.mark.parametrize("change", [{"hidden_layer_sizes": (8,)}, {"activation": "relu"}])
+def test_classifier_refuses_prediction_after_a_structural_change(change, digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = SdAClassifier(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                        pretrain_max_iter=1, max_iter=2, early_stopping=False,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X_train, y_train)
+    proba = clf.predict_proba(X_val)
+    before = clf.get_params()
+    param = next(iter(change))
+    clf.set_params(**change)
+    for method in ("predict", "predict_proba", "predict_log_proba"):
+        with pytest.raises(ValueError, match=f"^{param} changed from .* since the model "
+                                             "was fitted"):
+            getattr(clf, method)(X_val)
+    with pytest.raises(ValueError, match=f"^{param} changed"):
+        clf.score(X_val, y_val)
+    # other parameters only matter to the next fit
+    clf.set_params(**{param: before[param]}, learning_rate=1.0, pretrain=False)
+    assert_array_equal(clf.predict_proba(X_val), proba)
+
+
+def test_stack_score_clips_new_data_for_a_cross_entropy_bottom_layer(digits):
+    X = digits[0][:300]
+    sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), corruption_levels=0.1,
+                                      loss="cross_entropy", max_iter=1,
+                                      random_state=0).fit(X)
+    X_new = X[:50] * 1.5 - 0.25
+    assert_array_equal(sda.score_samples(X_new), sda.score_samples(np.clip(X_new, 0, 1)))
+
+
+def test_classifier_split_that_leaves_no_sample_is_refused_before_fitting():
+    X = np.random.RandomState(0).uniform(size=(2, 3))
+    clf = SdAClassifier(hidden_layer_sizes=(2,), corruption_levels=0.1,
+                        validation_fraction=0.9)
+    with pytest.raises(ValueError, match=(
+            "validation_fraction=0.9 of 2 samples leaves an empty training or validation "
+            "set; use more samples, pass X_val and y_val, or set early_stopping=False")):
+        clf.fit(X, [0, 1])
+    assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba"])
+def test_classifier_outputs_that_overflow_raise_instead_of_returning_nan(method, digits):
+    X, y = digits
+    clf = SdAClassifier(hidden_layer_sizes=(4,), activation="relu", pretrain=False,
+                        max_iter=1, early_stopping=False, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X[:100].astype(np.float32), y[:100])
+    X_huge = np.full((3, X.shape[1]), 3e38, dtype=np.float32)  # float32 max: 3.4e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning on the way
+        with pytest.raises(ValueError, match=r"The network's output overflowed: .*largest "
+                                             r"\|coefs_\| = .*lower learning_rate"):
+            getattr(clf, method)(X_huge)
+
+
+def test_l2_penalty_of_huge_float32_weights_does_not_overflow():
+    clf = SdAClassifier(alpha=1.0)
+    clf.coefs_ = [np.full((2, 2), 1e20, dtype=np.float32)]
+    dae = DenoisingAutoencoder(alpha=1.0, tied_weights=False)
+    dae.components_ = dae.decoder_components_ = np.full((2, 2), 1e20, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clf._penalty() == pytest.approx(0.5 * 4e40)
+        assert dae._penalty() == pytest.approx(0.5 * 8e40)
