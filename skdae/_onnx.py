@@ -121,6 +121,8 @@ def _calculate_output_shapes(operator):
             f"shape {X.type.shape}."
         )
     cls = DoubleTensorType if _input_dtype(X) is np.float64 else FloatTensorType
+    # the parameters the converter reads must be those the model was fitted with
+    operator.raw_operator._check_structure(training=False)
     n_components = _layers(operator.raw_operator)[-1].components_.shape[0]
     operator.outputs[0].type = cls([X.get_first_dimension(), n_components])
 

@@ -190,3 +190,11 @@ def test_docstring_example_runs():
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_converter_refuses_a_model_whose_structure_changed_after_fit():
+    X = np.random.RandomState(0).rand(20, 5).astype(np.float32)
+    dae = DenoisingAutoencoder(n_components=3, max_iter=2, random_state=0).fit(X)
+    dae.set_params(activation="relu")
+    with pytest.raises(ValueError, match="activation changed"):
+        skl2onnx.to_onnx(dae, X[:1])
