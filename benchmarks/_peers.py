@@ -19,8 +19,9 @@ import warnings
 
 import numpy as np
 
+from _runner import print_result
+
 D_IN = 784
-RESULT_PREFIX = "@@RESULT "
 
 
 # --------------------------------------------------------------------------
@@ -427,6 +428,22 @@ def _threadpools():
         return [{"error": repr(exc)}]
 
 
+#: A worker's configuration, with bench_training.py's defaults.
+WORKER_DEFAULTS = {"mode": "train", "epochs": 2, "n_samples": None, "dtype": "float32",
+                   "threads": 2, "n_hidden": 500, "lr": 0.1, "noise": 0.25, "seed": 0,
+                   "warmup": 2000, "transform_calls": 5, "data_home": None, "loader": "auto"}
+
+
+def worker_config(args, peer, batch_size, repeat, **overrides):
+    """The configuration of one worker: ``WORKER_DEFAULTS`` updated from the
+    attributes of ``args`` of the same names, then from ``overrides``; the
+    seed is offset by the repeat."""
+    cfg = {k: getattr(args, k, v) for k, v in WORKER_DEFAULTS.items()}
+    cfg.update(peer=peer, batch_size=batch_size, repeat=repeat, seed=cfg["seed"] + repeat)
+    cfg.update(overrides)
+    return cfg
+
+
 def run_worker(cfg):
     """Run one peer in this process; return a JSON-able dict."""
     out = {"peer": cfg["peer"], "mode": cfg["mode"], "batch_size": cfg["batch_size"],
@@ -456,6 +473,8 @@ def run_worker(cfg):
     out["rss_after_load_mb"] = rss0
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["threadpools"] = _threadpools()
+    if "skdae" in sys.modules:  # which build this worker ran (A/B runs check it)
+        out["skdae_file"] = sys.modules["skdae"].__file__
     return out
 
 
@@ -503,7 +522,4 @@ def _run_transform(cfg, X, out):
 
 
 def main_worker(cfg_json):
-    cfg = json.loads(cfg_json)
-    res = run_worker(cfg)
-    sys.stdout.write(RESULT_PREFIX + json.dumps(res) + "\n")
-    sys.stdout.flush()
+    print_result(run_worker(json.loads(cfg_json)))
