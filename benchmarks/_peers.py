@@ -1,4 +1,5 @@
-"""Peer implementations and the subprocess worker for ``bench_training.py``.
+"""Peer implementations and the subprocess worker for ``bench_training.py``
+and ``bench_contention.py``.
 
 Private helper module: every peer runs in its own subprocess (see
 ``bench_training.py``), so this module only imports numpy at top level; torch,
@@ -6,6 +7,7 @@ scikit-learn and skdae are imported lazily inside the peer that needs them so
 that a worker process loads exactly one "foreign" BLAS besides numpy's.
 """
 
+import contextlib
 import gc
 import gzip
 import json
@@ -19,8 +21,9 @@ import warnings
 
 import numpy as np
 
+from _runner import print_result
+
 D_IN = 784
-RESULT_PREFIX = "@@RESULT "
 
 
 # --------------------------------------------------------------------------
@@ -136,6 +139,61 @@ class SkdaePeer:
         except Exception:
             pass
         return out
+
+
+class FinetunePeer:
+    """One fine-tuning epoch of ``sda_mnist.py --quick``: the same
+    :class:`skdae.SdAClassifier` (3 x 1000 sigmoid units and a softmax layer;
+    SGD, learning rate 0.05, momentum 0.9, batch 5), built by that script's
+    ``make_sda``, with ``pretrain=False`` and ``early_stopping=False`` (so every
+    row is trained on and no validation pass runs between epochs). The cost of
+    an epoch does not depend on the weights it starts from, so skipping the
+    pretraining changes no timing. ``SdAClassifier`` has no ``partial_fit``:
+    one ``fit`` runs all the timed epochs, and an epoch's time is read from
+    the clock at the verbose line that ends it (the line "Fine-tuning ..."
+    starts the first). ``X`` is the first rows of the MNIST training file, as
+    in the script; the labels are read from the same file."""
+
+    def __init__(self, cfg, X):
+        import sda_mnist
+
+        self.y = _read_idx_labels(os.path.join(cfg["data_home"],
+                                               "train-labels-idx1-ubyte.gz"))[:X.shape[0]]
+        self.clf = sda_mnist.make_sda(sda_mnist.QUICK, cfg["seed"], pretrain=False, verbose=1)
+        self.clf.set_params(early_stopping=False, n_iter_no_change=10**6)
+
+    def timed_epochs(self, X, n_epochs):
+        stamps = []
+
+        class _Clock:
+            def write(self, s):
+                if s.startswith(("Fine-tuning", "Iteration")):
+                    stamps.append((time.perf_counter(), time.process_time()))
+
+            def flush(self):
+                pass
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        self.clf.set_params(max_iter=n_epochs)
+        with warnings.catch_warnings(), contextlib.redirect_stdout(_Clock()):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.clf.fit(X, self.y[:X.shape[0]])
+        if len(stamps) != n_epochs + 1:
+            raise RuntimeError("expected %d verbose lines from SdAClassifier.fit, got %d"
+                               % (n_epochs + 1, len(stamps)))
+        return ([b[0] - a[0] for a, b in zip(stamps, stamps[1:])],
+                [b[1] - a[1] for a, b in zip(stamps, stamps[1:])])
+
+    def epoch(self, X):
+        self.timed_epochs(X, 1)
+
+    def final(self, X):
+        import skdae
+
+        return {"loss": float(self.clf.loss_), "loss_what": "training loss of the last epoch",
+                "weights_dtype": str(self.clf.coefs_[0].dtype),
+                "skdae_version": getattr(skdae, "__version__", "?")}
 
 
 class NumpyPeer:
@@ -339,7 +397,8 @@ class FloorPeer:
 
 
 TRAIN_PEERS = {"skdae": SkdaePeer, "numpy": NumpyPeer, "torch": TorchPeer,
-               "mlp": MLPPeer, "rbm": RBMPeer, "floor": FloorPeer}
+               "mlp": MLPPeer, "rbm": RBMPeer, "floor": FloorPeer,
+               "sda_finetune": FinetunePeer}
 
 
 # --------------------------------------------------------------------------
@@ -428,6 +487,22 @@ def _threadpools():
         return [{"error": repr(exc)}]
 
 
+#: A worker's configuration, with bench_training.py's defaults.
+WORKER_DEFAULTS = {"mode": "train", "epochs": 2, "n_samples": None, "dtype": "float32",
+                   "threads": 2, "n_hidden": 500, "lr": 0.1, "noise": 0.25, "seed": 0,
+                   "warmup": 2000, "transform_calls": 5, "data_home": None, "loader": "auto"}
+
+
+def worker_config(args, peer, batch_size, repeat, **overrides):
+    """The configuration of one worker: ``WORKER_DEFAULTS`` updated from the
+    attributes of ``args`` of the same names, then from ``overrides``; the
+    seed is offset by the repeat."""
+    cfg = {k: getattr(args, k, v) for k, v in WORKER_DEFAULTS.items()}
+    cfg.update(peer=peer, batch_size=batch_size, repeat=repeat, seed=cfg["seed"] + repeat)
+    cfg.update(overrides)
+    return cfg
+
+
 def run_worker(cfg):
     """Run one peer in this process; return a JSON-able dict."""
     out = {"peer": cfg["peer"], "mode": cfg["mode"], "batch_size": cfg["batch_size"],
@@ -457,6 +532,8 @@ def run_worker(cfg):
     out["rss_after_load_mb"] = rss0
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["threadpools"] = _threadpools()
+    if "skdae" in sys.modules:  # which build this worker ran (A/B runs check it)
+        out["skdae_file"] = sys.modules["skdae"].__file__
     return out
 
 
@@ -476,12 +553,15 @@ def _run_training(cfg, X, out):
     rss_before = _rss_mb()
     reset = _reset_peak_rss()
     model = cls(cfg, X)
-    times, cpu = [], []
-    for _ in range(cfg["epochs"]):
-        c0, t0 = time.process_time(), time.perf_counter()
-        model.epoch(X)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
+    if hasattr(model, "timed_epochs"):  # a peer that times its own epochs
+        times, cpu = model.timed_epochs(X, cfg["epochs"])
+    else:
+        times, cpu = [], []
+        for _ in range(cfg["epochs"]):
+            c0, t0 = time.process_time(), time.perf_counter()
+            model.epoch(X)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     if reset:
         out["train_rss_growth_mb"] = _peak_rss_since_reset_mb() - rss_before
     out["epoch_s"] = times
@@ -504,7 +584,4 @@ def _run_transform(cfg, X, out):
 
 
 def main_worker(cfg_json):
-    cfg = json.loads(cfg_json)
-    res = run_worker(cfg)
-    sys.stdout.write(RESULT_PREFIX + json.dumps(res) + "\n")
-    sys.stdout.flush()
+    print_result(run_worker(json.loads(cfg_json)))

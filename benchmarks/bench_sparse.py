@@ -22,16 +22,24 @@ Usage::
 
     python benchmarks/bench_sparse.py                 # both workloads
     python benchmarks/bench_sparse.py --quick         # 20 000 x 5 000 smoke run
+    python benchmarks/bench_sparse.py --workloads mnist --compare-python OTHER/bin/python
+
+``--compare-python`` runs every row with a second interpreter (another build
+of skdae) too, alternating the two builds in the same run, and adds its
+median and the ratio of the two builds.
 """
 
 import argparse
-import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import _runner  # noqa: E402
 
 
 def _child(args):
@@ -71,25 +79,28 @@ def _child(args):
         warnings.simplefilter("ignore")
         dae.fit(X)
     fit = time.perf_counter() - tic
-    print(json.dumps({
+    _runner.print_result({
         "time_fit": fit,
         "peakmem_fit_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_data_mb": rss_data,
         "loss": dae.loss_,
         "shape": list(X.shape),
         "density": float(X.nnz / (X.shape[0] * X.shape[1])) if sp.issparse(X) else None,
-    }))
+        "skdae_file": sys.modules["skdae"].__file__,
+    })
 
 
-def _run(args, workload, mode):
-    cmd = [sys.executable, __file__, "--child", "--workload", workload, "--mode", mode,
-           "--n-samples", str(args.n_samples), "--n-features", str(args.n_features),
-           "--density", str(args.density), "--n-components", str(args.n_components),
-           "--batch-size", str(args.batch_size), "--epochs", str(args.epochs)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _run(args, workload, mode, build):
+    cmd = [build.python, os.path.abspath(__file__), "--child", "--workload", workload,
+           "--mode", mode, "--n-samples", str(args.n_samples),
+           "--n-features", str(args.n_features), "--density", str(args.density),
+           "--n-components", str(args.n_components), "--batch-size", str(args.batch_size),
+           "--epochs", str(args.epochs)]
+    res = _runner.run_worker(args, cmd, _runner.worker_env(args, build=build))
+    _runner.check_worker_build(res, build)
+    _runner.append_json(args, dict(res, workload=workload, mode=mode, build=build.label,
+                                   python=build.python))
+    return res
 
 
 def main():
@@ -107,33 +118,65 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="20 000 x 5 000 synthetic matrix, one repeat")
     parser.add_argument("--workloads", default="synthetic,mnist")
+    _runner.add_runner_arguments(parser, compare_help="every row")
     args = parser.parse_args()
     if args.child:
         return _child(args)
     if args.quick:
         args.n_samples, args.n_features, args.repeats = 20_000, 5_000, 1
+    _runner.finish_runner_arguments(args)
+    _runner.print_machine(args, __file__)
+    builds = _runner.builds(args)
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"cores={os.cpu_count()}; {args.epochs} epoch(s), h={args.n_components}, "
-          f"batch {args.batch_size}, SGD lr 0.1, masking 25 %, cross-entropy")
-    print(f"{'workload':<34} {'input':<7} {'time_fit s (median)':>20} {'spread':>15} "
-          f"{'peakmem_fit MB':>15} {'data MB':>8} {'final loss':>11}")
+          f"batch {args.batch_size}, SGD lr 0.1, masking 25 %, cross-entropy; "
+          f"medians of {args.repeats} repeat(s), each a fresh process"
+          + ("; builds alternate A B, then B A" if len(builds) > 1 else ""))
+    head = (f"{'workload':<34} {'input':<7} {'time_fit s (median)':>20} {'spread':>15} "
+            f"{'peakmem_fit MB':>15} {'data MB':>8} {'final loss':>11} {'other load':>10}")
+    if len(builds) > 1:
+        head += f" {'B: time_fit s':>14} {'B: loss':>9} {'A / B':>6}"
+    lines = []
     for workload in args.workloads.split(","):
-        results = {"sparse": [], "dense": []}
-        for _ in range(args.repeats):
+        results = {(mode, b.label): [] for mode in ("sparse", "dense") for b in builds}
+        for r in range(args.repeats):
             for mode in ("sparse", "dense"):
-                results[mode].append(_run(args, workload, mode))
+                for b in _runner.ab_order(builds, r):
+                    res = _run(args, workload, mode, b)
+                    results[mode, b.label].append(res)
+                    print(f"  rep {r} {workload} {mode} {b.label}: " + (
+                        res["error"] if "error" in res else
+                        f"{res['time_fit']:.2f} s [other procs: "
+                        f"{_runner.fmt(res['other_cores'], '.2f')} cores]"), flush=True)
         label = (f"synthetic {args.n_samples}x{args.n_features} @{args.density:.1%}"
                  if workload == "synthetic" else "MNIST 60000x784 (~19 %)")
-        for mode, runs in results.items():
+        for mode in ("sparse", "dense"):
+            runs = results[mode, "A"]
             ok = [r for r in runs if "error" not in r]
             if not ok:
-                print(f"{label:<34} {mode:<7} skipped: {runs[0]['error']}")
+                lines.append(f"{label:<34} {mode:<7} skipped: {runs[0]['error']}")
                 continue
             times = [r["time_fit"] for r in ok]
-            print(f"{label:<34} {mode:<7} {statistics.median(times):>20.2f} "
-                  f"{min(times):>7.2f}-{max(times):<7.2f} "
-                  f"{max(r['peakmem_fit_mb'] for r in ok):>15.0f} "
-                  f"{max(r['rss_after_data_mb'] for r in ok):>8.0f} {ok[-1]['loss']:>11.3f}")
+            other = max(r["other_cores"] or 0.0 for r in ok)
+            line = (f"{label:<34} {mode:<7} {statistics.median(times):>20.2f} "
+                    f"{min(times):>7.2f}-{max(times):<7.2f} "
+                    f"{max(r['peakmem_fit_mb'] for r in ok):>15.0f} "
+                    f"{max(r['rss_after_data_mb'] for r in ok):>8.0f} {ok[-1]['loss']:>11.3f} "
+                    f"{other:>8.2f}{' !' if other > args.quiet_cores else '  '}")
+            if len(builds) > 1:
+                ok_b = [r for r in results[mode, "B"] if "error" not in r]
+                med_b = _runner.median([r["time_fit"] for r in ok_b])
+                line += (f" {_runner.fmt(med_b, '.2f'):>14} "
+                         f"{_runner.fmt(ok_b[-1]['loss'] if ok_b else None, '.3f'):>9} "
+                         f"{_runner.fmt(_runner.ratio(statistics.median(times), med_b), '.3f'):>6}")
+            lines.append(line)
+    print()
+    print(head)
+    print("\n".join(lines))
+    print("other load = max cores used by other processes during the A runs ('!' = more "
+          "than --quiet-cores: timings disturbed)"
+          + ("; A / B = median time of build A / median time of build B" if len(builds) > 1
+             else ""))
     return 0
 
 

@@ -48,37 +48,45 @@ epochs (VmHWM reset through /proc/self/clear_refs), the tracemalloc peak of the 
 the final clean reconstruction CE on the training set (mean over rows, summed
 over pixels) so that a fast-but-wrong engine shows.
 
+Two builds side by side (``--compare-python``)
+----------------------------------------------
+With ``--compare-python OTHER/bin/python`` the skdae worker also runs with that
+interpreter (so with the skdae installed in its environment: another commit),
+as a peer named "skdae B" placed right after skdae, so that the rotation of
+the peers alternates the two builds (A B, then B A with ``--peers skdae``).
+The tables gain a column "/ skdae B"; on the skdae row it is the ratio of the
+two builds, measured in the same run.
+
 Usage::
 
     python benchmarks/bench_training.py --quick
     python benchmarks/bench_training.py --batch-sizes 256 20 --epochs 2 --repeats 3
     python benchmarks/bench_training.py --mode transform
+    python benchmarks/bench_training.py --peers skdae --compare-python OTHER/bin/python
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import _peers  # noqa: E402
+import _runner  # noqa: E402
+from _runner import fmt  # noqa: E402
 
 ALL_PEERS = ["skdae", "torch", "numpy", "mlp", "rbm", "floor"]
 TRANSFORM_PEERS = ["skdae", "numpy", "numpy_inplace", "torch", "floor"]
 F64_PEERS = {"skdae", "numpy", "numpy_inplace", "floor"}
+#: The skdae worker run with --compare-python's interpreter (build B).
+SKDAE_B = "skdae B"
 NOTES = {"mlp": "untied, squared loss; loss = CE of clipped output",
          "rbm": "PCD-1 RBM, not a DAE; loss = mean-field recon. CE",
          "floor": "GEMMs only (numpy matmul, out=)"}
-OB_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def parse_args(argv=None):
@@ -108,144 +116,30 @@ def parse_args(argv=None):
     p.add_argument("--loader", choices=["auto", "skdae", "private"], default="auto",
                    help="auto: skdae.datasets.fetch_mnist in the skdae worker only "
                    "(keeps skdae's BLAS out of the other peers' processes)")
-    p.add_argument("--unset-openblas-coretype", action="store_true",
-                   help="remove OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the workers' env")
-    p.add_argument("--wait-quiet", type=float, default=None,
-                   help="before each worker, wait up to this many seconds until other "
-                   "processes use < --quiet-cores cores (0: don't wait; default 120, "
-                   "0 with --quick)")
-    p.add_argument("--quiet-cores", type=float, default=0.25)
-    p.add_argument("--lock", default=os.path.join("/tmp", "skdae_bench.lock"),
-                   help="hold an exclusive flock on this file while a worker runs, so "
-                   "benchmarks that use the same lock never overlap ('' to disable)")
-    p.add_argument("--timeout", type=float, default=3600.0, help="per subprocess, seconds")
-    p.add_argument("--json-out", default=None, help="append raw worker results (JSON lines)")
+    _runner.add_runner_arguments(p, compare_help="the skdae worker (a row '%s' and a "
+                                 "column '/ %s')" % (SKDAE_B, SKDAE_B))
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.quick:
         a.n_samples = a.n_samples or 10000
         a.epochs, a.repeats = 1, 1
-    if a.wait_quiet is None:
-        a.wait_quiet = 0.0 if a.quick else 120.0
-    return a
+    return _runner.finish_runner_arguments(a)
 
 
 # --------------------------------------------------------------------------
 # parent side
 # --------------------------------------------------------------------------
-def worker_env(args):
-    env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[k] = str(args.threads)
-    env["SKDAE_DATA"] = args.data_home
-    if args.unset_openblas_coretype:
-        for k in OB_VARS:
-            env.pop(k, None)
-    return env
-
-
-def _cpu_busy_s():
-    """Machine-wide busy CPU seconds (all cores) from /proc/stat, or None."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:9]]
-        return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _children_cpu_s():
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def other_load(seconds=1.0):
-    """Cores used by other processes over the next `seconds` (None if unknown)."""
-    b0 = _cpu_busy_s()
-    time.sleep(seconds)
-    b1 = _cpu_busy_s()
-    return None if b0 is None or b1 is None else (b1 - b0) / seconds
-
-
-def wait_quiet(args):
-    """Wait (up to --wait-quiet s) until other processes use < --quiet-cores cores."""
-    if args.wait_quiet <= 0:
-        return
-    t0, told = time.monotonic(), False
-    while True:
-        load = other_load(1.0)
-        if load is None or load < args.quiet_cores:
-            return
-        if time.monotonic() - t0 > args.wait_quiet:
-            print("  (machine still busy: %.2f cores used by other processes; running anyway)"
-                  % load, flush=True)
-            return
-        if not told:
-            print("  (waiting for the machine to be quiet: %.2f cores busy)" % load, flush=True)
-            told = True
-
-
 def run_one(args, mode, peer, batch_size, repeat):
-    cfg = {"mode": mode, "peer": peer, "batch_size": batch_size, "repeat": repeat,
-           "epochs": args.epochs, "n_samples": args.n_samples, "dtype": args.dtype,
-           "threads": args.threads, "n_hidden": args.n_hidden, "lr": args.lr,
-           "noise": args.noise, "seed": args.seed + repeat, "warmup": args.warmup,
-           "transform_calls": args.transform_calls, "data_home": args.data_home,
-           "loader": args.loader}
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)]
-    lock = None
-    if args.lock:
-        import fcntl
-
-        lock = open(args.lock, "a")
-        fcntl.flock(lock, fcntl.LOCK_EX)  # serialise with other benchmarks using the lock
-    try:
-        return _run_locked(args, cmd, peer)
-    finally:
-        if lock is not None:
-            lock.close()
-
-
-def _run_locked(args, cmd, peer):
-    wait_quiet(args)
-    b0, c0, t0 = _cpu_busy_s(), _children_cpu_s(), time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, env=worker_env(args), capture_output=True, text=True,
-                              timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"peer": peer, "error": "timeout after %.0f s" % args.timeout}
-    wall = time.perf_counter() - t0
-    b1, c1 = _cpu_busy_s(), _children_cpu_s()
-    for line in proc.stdout.splitlines():
-        if line.startswith(_peers.RESULT_PREFIX):
-            res = json.loads(line[len(_peers.RESULT_PREFIX):])
-            res["wall_s"] = wall
-            res["worker_cpu_s"] = c1 - c0
-            # cores used by *other* processes while this worker ran
-            res["other_cores"] = (None if b0 is None or b1 is None
-                                  else max(0.0, (b1 - b0) - (c1 - c0)) / wall)
-            return res
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-    return {"peer": peer, "error": "worker exited %d: %s" % (proc.returncode, " | ".join(tail))}
-
-
-def fmt(x, spec):
-    return "n/a" if x is None else format(x, spec)
-
-
-def print_threadpools(res, seen):
-    key = res["peer"]
-    if key in seen or "threadpools" not in res:
-        return
-    seen.add(key)
-    pools = "; ".join("%s %s %s arch=%s threads=%s" % (
-        p.get("internal_api"), p.get("prefix"), p.get("version", ""),
-        p.get("architecture", "-"), p.get("num_threads")) for p in res["threadpools"])
-    extra = ""
-    if "torch_version" in res:
-        extra = " | torch %s %s threads=%s" % (res["torch_version"], res["torch_blas"],
-                                               res["torch_threads"])
-    print("  [threadpoolctl] %-13s %s%s" % (key, pools, extra), flush=True)
+    build = _runner.builds(args)[1 if peer == SKDAE_B else 0]
+    cfg = _peers.worker_config(args, "skdae" if peer == SKDAE_B else peer, batch_size,
+                               repeat, mode=mode)
+    cmd = [build.python, os.path.abspath(__file__), "--worker", json.dumps(cfg)]
+    env = _runner.worker_env(args, threads=args.threads, build=build,
+                             data_home=args.data_home)
+    res = _runner.run_worker(args, cmd, env)
+    res["peer"] = peer
+    _runner.check_worker_build(res, build)
+    return res
 
 
 def collect(args, mode, peers, batch_size, seen):
@@ -267,10 +161,8 @@ def collect(args, mode, peers, batch_size, seen):
                 msg += " [other procs: %.2f cores]" % res["other_cores"]
             label = "B=%-4d" % batch_size if mode == "train" else "xform "
             print("  %s rep %d %-13s %s" % (label, r, peer, msg), flush=True)
-            print_threadpools(res, seen)
-            if args.json_out:
-                with open(args.json_out, "a") as f:
-                    f.write(json.dumps(dict(res, batch_size=batch_size)) + "\n")
+            _runner.print_threadpools(res, peer, seen)
+            _runner.append_json(args, dict(res, batch_size=batch_size))
     return results
 
 
@@ -304,21 +196,40 @@ def check_data(results):
         print("  WARNING: peers saw different data: %s" % sorted(sums))
 
 
+def build_b_column(args, rows):
+    """The '/ skdae B' column of an A/B run: (cell function, header), or no column."""
+    base = rows.get(SKDAE_B, {}).get("med")
+    if not args.compare_python:
+        return (lambda row: ""), ""
+    return (lambda row: " %s |" % fmt(_runner.ratio(row.get("med"), base), ".3f"),
+            " / %s |" % SKDAE_B)
+
+
+def with_build_b(args, peers):
+    """``peers`` with the skdae worker of --compare-python right after skdae's."""
+    if not args.compare_python or "skdae" not in peers:
+        return peers
+    i = peers.index("skdae") + 1
+    return peers[:i] + [SKDAE_B] + peers[i:]
+
+
 def train_table(args, B, results):
     rows = summarize(results, "epoch_s")
     n = args.n_samples or 60000
     flops = 10.0 * n * 784 * args.n_hidden
     ref = rows.get("skdae", {}).get("med")
     floor = rows.get("floor", {}).get("med")
+    b_col, b_head = build_b_column(args, rows)
     print("\n### batch size %d (%d samples, %d epoch(s) x %d repeat(s), %s, %d threads)\n"
           % (B, n, args.epochs, args.repeats, args.dtype, args.threads))
     print("| peer | s/epoch (median) | spread (min-max) | samples/s | / skdae | / floor "
-          "| GFLOP/s | CPU s/epoch | peak RSS MB | train +MB | final loss | other load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| GFLOP/s | CPU s/epoch | peak RSS MB | train +MB | final loss | other load |"
+          + b_head)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * bool(b_head))
     notes = []
     for peer, row in rows.items():
         if "error" in row:
-            print("| %s: %s | | | | | | | | | | | |" % (peer, row["error"]))
+            print("| %s: %s | | | | | | | | | | | |" % (peer, row["error"]) + " |" * bool(b_head))
             continue
         name = peer + ("*" if peer in NOTES else "")
         if peer in NOTES:
@@ -329,8 +240,8 @@ def train_table(args, B, results):
             fmt(row["med"] / floor if floor else None, ".2f"),
             flops / row["med"] / 1e9, fmt(row["cpu"], ".2f"), row["rss"],
             fmt(row["growth"], ".0f"), fmt(row["loss"], ".2f"), row["other"],
-            " !" if row["other"] > 0.25 else ""))
-        if peer == "skdae":
+            " !" if row["other"] > 0.25 else "") + b_col(row))
+        if peer in ("skdae", SKDAE_B):
             for r in row["ok"]:
                 chk = r.get("loss_check")
                 if chk is not None and abs(chk - r["loss"]) > 1e-3 * abs(chk) + 1e-3:
@@ -349,6 +260,10 @@ def train_table(args, B, results):
               % (floor, flops / floor / 1e9, flops,
                  "; with the tied gradient as two k=B GEMMs instead of one k=2B: %.3f s"
                  % statistics.median(split) if split else ""))
+    if b_head:
+        print("/ %s = peer time divided by the time of the skdae worker run with %s: "
+              "the A/B ratio of the two builds is the skdae row's" % (SKDAE_B,
+                                                                    args.compare_python))
     print("GFLOP/s column = 10*N*d*h / (s/epoch); / skdae and / floor = peer time "
           "divided by skdae / floor time; CPU s/epoch = process CPU time (all its threads, "
           "incl. BLAS spin-waits; with --threads 1 a load-robust estimate); peak RSS = "
@@ -365,58 +280,32 @@ def transform_table(args, results):
     flops = 2.0 * n * 784 * args.n_hidden
     ref = rows.get("skdae", {}).get("med")
     floor = rows.get("floor", {}).get("med")
+    b_col, b_head = build_b_column(args, rows)
     print("\n### transform of %d rows (%s, %d threads, median of %d calls x %d repeats)\n"
           % (n, args.dtype, args.threads, args.transform_calls, args.repeats))
     print("| peer | s (median) | spread (min-max) | rows/s | GFLOP/s | / skdae | / floor "
-          "| out dtype | sum(H) | other load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+          "| out dtype | sum(H) | other load |" + b_head)
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|" + "---:|" * bool(b_head))
     for peer, row in rows.items():
         if "error" in row:
-            print("| %s: %s | | | | | | | | | |" % (peer, row["error"]))
+            print("| %s: %s | | | | | | | | | |" % (peer, row["error"]) + " |" * bool(b_head))
             continue
         r0 = row["ok"][0]
         print("| %s | %.4f | %.4f-%.4f | %s | %.0f | %s | %s | %s | %.6g | %.2f |" % (
             peer, row["med"], row["min"], row["max"], format(int(n / row["med"]), ","),
             flops / row["med"] / 1e9, fmt(row["med"] / ref if ref else None, ".2f"),
             fmt(row["med"] / floor if floor else None, ".2f"), r0.get("out_dtype"),
-            r0.get("checksum", float("nan")), row["other"]))
+            r0.get("checksum", float("nan")), row["other"]) + b_col(row))
     print("\nfloor = np.matmul(X, W.T, out=H) only (%dx784 @ 784x%d); sum(H) of floor is "
           "of the pre-activations." % (n, args.n_hidden))
     check_data(results)
 
 
 def machine_info(args):
-    cpu = "?"
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and cpu == "?":
-                    cpu = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line
-    except OSError:
-        pass
-    import numpy
-
-    print("date: %s" % datetime.datetime.now().astimezone().isoformat(timespec="seconds"))
-    print("machine: %s, %d logical CPUs, AVX-512F: %s, %s; Python %s, numpy %s"
-          % (cpu, os.cpu_count(), "avx512f" in flags.split(), platform.platform(),
-             platform.python_version(), numpy.__version__))
-    for k in OB_VARS:
-        v = os.environ.get(k)
-        print("%s: %s%s" % (k, "set to %r" % v if v is not None else "not set",
-                             " (removed for workers: --unset-openblas-coretype)"
-                             if v is not None and args.unset_openblas_coretype else ""))
-    try:
-        print("load average: %.2f %.2f %.2f; other processes now: %.2f cores"
-              % (os.getloadavg() + (other_load(1.0) or 0.0,)))
-    except OSError:
-        pass
+    _runner.print_machine(args, __file__)
     print("threads per worker: %d (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads)"
           % args.threads)
     print("data: %s (loader %s)" % (args.data_home, args.loader))
-    print("command: python %s" % " ".join([os.path.relpath(__file__, REPO)] + sys.argv[1:]))
 
 
 def main(argv=None):
@@ -436,6 +325,7 @@ def main(argv=None):
             for p in [p for p in tpeers if p not in F64_PEERS]:
                 print("%s: skipped (float64 runs only skdae, numpy, floor)" % p)
             tpeers = [p for p in tpeers if p in F64_PEERS]
+        tpeers = with_build_b(args, tpeers)
         for B in args.batch_sizes:
             print("\n== training, batch size %d ==" % B, flush=True)
             res = collect(args, "train", tpeers, B, seen)
@@ -446,6 +336,7 @@ def main(argv=None):
             xpeers = [p for p in TRANSFORM_PEERS if p in peers or p == "numpy_inplace"]
         if args.dtype == "float64":
             xpeers = [p for p in xpeers if p in F64_PEERS]
+        xpeers = with_build_b(args, xpeers)
         print("\n== transform ==", flush=True)
         seen = set()
         res = collect(args, "transform", xpeers, args.batch_sizes[0], seen)
