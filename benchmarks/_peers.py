@@ -20,7 +20,6 @@ import tracemalloc
 import warnings
 
 import numpy as np
-
 from _runner import print_result
 
 D_IN = 784

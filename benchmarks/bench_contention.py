@@ -72,9 +72,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import _peers  # noqa: E402
 import _runner  # noqa: E402
 from _runner import fmt, median, ratio  # noqa: E402
+
+import _peers  # noqa: E402
 
 #: workload -> (bench peer, batch size, what the row is)
 WORKLOADS = {

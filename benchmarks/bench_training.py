@@ -75,9 +75,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import _peers  # noqa: E402
 import _runner  # noqa: E402
 from _runner import fmt  # noqa: E402
+
+import _peers  # noqa: E402
 
 ALL_PEERS = ["skdae", "torch", "numpy", "mlp", "rbm", "floor"]
 TRANSFORM_PEERS = ["skdae", "numpy", "numpy_inplace", "torch", "floor"]
