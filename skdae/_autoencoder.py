@@ -100,6 +100,28 @@ def _engine_threads(batch_flops, n_units):
     return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
+# What ``learning_rate="auto"`` stands for, by solver and loss. Adam moves each
+# weight by about ``learning_rate`` per update whatever the gradient's scale;
+# SGD moves it by ``learning_rate`` times the gradient, whose scale depends on
+# the loss (0.1 is the authors' step for the cross-entropy and diverges with
+# the squared error on standardized MNIST). Measurements: the learning_rate
+# docstring of DenoisingAutoencoder and the user guide.
+_AUTO_LEARNING_RATES = {
+    ("adam", "cross_entropy"): 0.01,
+    ("adam", "squared_error"): 0.01,
+    ("sgd", "cross_entropy"): 0.1,
+    ("sgd", "squared_error"): 0.01,
+}
+
+
+def _learning_rate(learning_rate, solver, loss):
+    """The step size: ``learning_rate``, or what "auto" stands for with this
+    solver and loss."""
+    if isinstance(learning_rate, str):  # "auto"
+        return _AUTO_LEARNING_RATES[solver, loss]
+    return float(learning_rate)
+
+
 def _init_bound(activation, n_features, n_components):
     """Half-width of the uniform initialisation of the weights.
 
@@ -188,11 +210,23 @@ default="masking"
         insensitive to the scale of the gradients, which is why it is the
         default: it trains well on standardized and on [0, 1] data alike.
 
-    learning_rate : float, default=0.01
-        Step size. The default suits Adam: on digits and MNIST, both
-        standardized and in [0, 1], it reaches in 5 to 30 epochs what 0.001
-        needs 3 to 10 times as many epochs for. The authors' SGD setting on
-        MNIST is 0.1 with ``loss="cross_entropy"`` and ``batch_size=20``.
+    learning_rate : float or "auto", default="auto"
+        Step size. The two solvers need different ones: Adam moves each
+        weight by about ``learning_rate`` per update whatever the scale of
+        its gradient, SGD by ``learning_rate`` times the gradient. ``"auto"``
+        is 0.01 with ``solver="adam"``; with ``solver="sgd"`` it is 0.1 for
+        ``loss="cross_entropy"`` (the authors' MNIST setting, with
+        ``batch_size=20``) and 0.01 for ``loss="squared_error"`` (0.1
+        diverges on standardized MNIST). Adam with SGD's step ruins the
+        features without an error: it saturates the sigmoid codes. MNIST,
+        500 units, 5 epochs, batch 20, test error of
+        ``StandardScaler -> LogisticRegression`` on the codes: with the
+        cross-entropy on [0, 1] pixels, Adam 0.001 / 0.01 / 0.03 / 0.1 give
+        4.1 / 3.6 / 6.2 / 13.9 % (PCA(500): 7.6 %), SGD 0.01 / 0.1 give
+        4.1 / 3.7 %; with the squared error on standardized pixels, Adam
+        0.001 / 0.01 / 0.1 give 6.0 / 6.3 / 44.9 %, SGD 0.01 gives 6.1 %.
+        Steps that fit: 0.001 to 0.01 for Adam; 0.01 to 0.1 for SGD with the
+        cross-entropy, 0.01 or less with the squared error.
 
     batch_size : int, default=32
         Minibatch size (clipped to the number of samples).
@@ -364,7 +398,7 @@ default="masking"
         "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
         "corruption_level": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -394,7 +428,7 @@ default="masking"
         corruption="masking",
         corruption_level=0.25,
         solver="adam",
-        learning_rate=0.01,
+        learning_rate="auto",
         batch_size=32,
         max_iter=100,
         shuffle=True,
@@ -486,6 +520,10 @@ default="masking"
         if self.output_activation is None:
             return "sigmoid" if self.loss == "cross_entropy" else "identity"
         return self.output_activation
+
+    def _step_size(self):
+        """``learning_rate``, with "auto" resolved for this solver and loss."""
+        return _learning_rate(self.learning_rate, self.solver, self.loss)
 
     def _check_params(self):
         if self.loss == "cross_entropy" and self._output_activation() != "sigmoid":
@@ -658,7 +696,7 @@ default="masking"
             noise=_CORRUPTIONS[self.corruption],
             noise_level=float(self.corruption_level),
             solver=_SOLVERS[self.solver],
-            learning_rate=float(self.learning_rate),
+            learning_rate=self._step_size(),
             momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
             beta1=float(self.beta_1),
             beta2=float(self.beta_2),
@@ -707,7 +745,7 @@ default="masking"
                 raise ValueError(
                     f"Training diverged in epoch {self.n_iter_ + 1}: the "
                     "reconstruction loss became non-finite. The learning rate "
-                    f"(learning_rate={self.learning_rate}, solver={self.solver!r}) "
+                    f"(learning_rate={self._step_size()}, solver={self.solver!r}) "
                     "is too large for this data: lower it (e.g. ten times), "
                     "standardize the inputs, or use solver='adam'. The parameters "
                     "of the last finite epoch were kept."
