@@ -33,12 +33,24 @@ from ._autoencoder import (
     DenoisingAutoencoder,
     _engine_threads,
     _init_bound,
+    _learning_rate,
 )
 from ._autoencoder_fast import (
     _bias_activation,
     _finetune_epoch,
     _seed_rng,
 )
+
+# corruption_levels="auto": the authors' schedule for three layers (Vincent et
+# al., 2010), its last level repeated for deeper stacks.
+_AUTO_CORRUPTION_LEVELS = (0.1, 0.2, 0.3)
+
+# The values a hidden activation's code takes: the input of the layer above.
+_CODE_RANGES = {"sigmoid": "[0, 1]", "tanh": "[-1, 1]", "relu": "[0, inf)"}
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 def _per_layer(value, n_layers, name):
@@ -74,6 +86,9 @@ def _check_hidden_layer_sizes(hidden_layer_sizes):
 
 def _check_corruption_levels(levels, corruption, n_layers):
     levels = _per_layer(levels, n_layers, "corruption_levels")
+    auto = _AUTO_CORRUPTION_LEVELS
+    levels = [auto[min(i, len(auto) - 1)] if _is_auto(level) else level
+              for i, level in enumerate(levels)]
     for level in levels:
         if not isinstance(level, Real) or isinstance(level, bool) or not level >= 0:
             raise ValueError(
@@ -85,6 +100,34 @@ def _check_corruption_levels(levels, corruption, n_layers):
                 f"corruption={corruption!r} and must lie in [0, 1]; got {level!r}."
             )
     return [float(level) for level in levels]
+
+
+def _check_losses(losses, activation, n_layers, name):
+    """The reconstruction loss of each layer. "auto" is the cross-entropy where
+    the layer's input is known to lie in [0, 1] (the code of a sigmoid layer)
+    and the squared error elsewhere, the data at the bottom included."""
+    values = _per_layer(losses, n_layers, name)
+    resolved = []
+    for i, loss in enumerate(values):
+        if _is_auto(loss):
+            loss = "cross_entropy" if i > 0 and activation == "sigmoid" else "squared_error"
+        if loss not in _LOSSES:
+            raise ValueError(
+                f"{name} must be 'auto', 'squared_error' or 'cross_entropy' (or a "
+                f"sequence of those, one per layer); got {loss!r}."
+            )
+        if loss == "cross_entropy" and i > 0 and activation != "sigmoid":
+            fix = tuple([resolved[0]] + ["squared_error"] * (n_layers - 1))
+            raise ValueError(
+                f"{name}={losses!r} gives layer {i + 1} the cross-entropy, which "
+                "needs inputs in [0, 1], but the input of layer "
+                f"{i + 1} is the code of layer {i}, whose {activation} units take "
+                f"values in {_CODE_RANGES[activation]}. Pass one loss per layer, "
+                f"e.g. {name}={fix!r}, or {name}='auto' (the cross-entropy only "
+                "above sigmoid layers)."
+            )
+        resolved.append(loss)
+    return resolved
 
 
 def _pretrain_layers(X, layers, verbose):
@@ -124,20 +167,31 @@ class StackedDenoisingAutoencoder(
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden activation of every layer.
 
-    loss : {"squared_error", "cross_entropy"} or tuple of those, \
-default="squared_error"
+    loss : {"auto", "squared_error", "cross_entropy"} or tuple of those, \
+default="auto"
         Reconstruction loss of each layer (one value for all layers, or one
         per layer). ``"cross_entropy"`` needs inputs in [0, 1]: the data for
-        the bottom layer, and the codes below for the upper layers (true of
-        sigmoid units). The paper's MNIST setting is ``"cross_entropy"``.
+        the bottom layer, and the code of the layer below for the others,
+        which is true of sigmoid units only (tanh codes lie in [-1, 1], relu
+        codes in [0, inf): a cross-entropy above them is an error).
+        ``"auto"`` uses the cross-entropy where the input is known to lie in
+        [0, 1], above a sigmoid layer, and the squared error elsewhere: at
+        the bottom layer (the data may be real-valued) and above tanh or relu
+        layers. The squared error on sigmoid codes collapses them: on digits
+        a second layer so trained gives codes that hardly vary between
+        samples. For data in [0, 1] (pixels) the paper's setting is
+        ``"cross_entropy"`` at every layer.
 
     corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
 default="masking"
         Noise process of every layer (see :class:`DenoisingAutoencoder`).
 
-    corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
+    corruption_levels : "auto", float or tuple of float, default="auto"
         Corruption level of each layer, from the bottom up (one value for all
-        layers, or one per layer): the authors' setting for three layers.
+        layers, or one per layer). ``"auto"`` is the authors' schedule for
+        three layers, 0.1, 0.2 and 0.3 from the bottom up, cut to the number
+        of layers or with its last level repeated: ``(0.1,)`` for one layer,
+        ``(0.1, 0.2)`` for two, ``(0.1, 0.2, 0.3, 0.3)`` for four.
 
     tied_weights : bool, default=True
         Whether each layer's decoder uses the transpose of its encoder.
@@ -145,8 +199,12 @@ default="masking"
     solver : {"adam", "sgd"}, default="adam"
         Optimizer of each layer.
 
-    learning_rate : float, default=0.01
-        Step size of each layer's optimizer.
+    learning_rate : float or "auto", default="auto"
+        Step size of each layer's optimizer. ``"auto"`` is each layer's
+        ``"auto"`` (see :class:`DenoisingAutoencoder`): 0.01 with Adam; with
+        SGD, 0.1 for a layer trained with the cross-entropy and 0.01 for one
+        trained with the squared error. Adam needs steps about ten times
+        smaller than SGD: with SGD's 0.1 it saturates the codes.
 
     batch_size : int, default=32
         Minibatch size of the pretraining.
@@ -243,12 +301,14 @@ default="masking"
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
-        "loss": [StrOptions({"squared_error", "cross_entropy"}), "array-like"],
+        "loss": [StrOptions({"auto", "squared_error", "cross_entropy"}), "array-like"],
         "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
-        "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "corruption_levels": [
+            Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), "array-like"
+        ],
         "tied_weights": ["boolean"],
         "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -269,12 +329,12 @@ default="masking"
         hidden_layer_sizes=(1000, 1000, 1000),
         *,
         activation="sigmoid",
-        loss="squared_error",
+        loss="auto",
         corruption="masking",
-        corruption_levels=(0.1, 0.2, 0.3),
+        corruption_levels="auto",
         tied_weights=True,
         solver="adam",
-        learning_rate=0.01,
+        learning_rate="auto",
         batch_size=32,
         max_iter=15,
         shuffle=True,
@@ -311,16 +371,11 @@ default="masking"
         self.verbose = verbose
         self.random_state = random_state
 
-    def _make_layers(self, rng):
-        """Unfitted layers, each seeded from ``rng`` in turn."""
+    def _make_layers(self, rng, loss_name="loss"):
+        """Unfitted layers, each seeded from ``rng`` in turn (``loss_name``:
+        what the caller calls ``loss``, for the error messages)."""
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        losses = _per_layer(self.loss, len(sizes), "loss")
-        for loss in losses:
-            if loss not in _LOSSES:
-                raise ValueError(
-                    "loss must be 'squared_error' or 'cross_entropy' (or a sequence "
-                    f"of those, one per layer); got {loss!r}."
-                )
+        losses = _check_losses(self.loss, self.activation, len(sizes), loss_name)
         levels = _check_corruption_levels(
             self.corruption_levels, self.corruption, len(sizes)
         )
@@ -522,23 +577,34 @@ class SdAClassifier(ClassifierMixin, BaseEstimator):
         ``corruption``, ``corruption_levels`` and ``contraction`` parameters
         are unused.
 
-    pretrain_loss : {"squared_error", "cross_entropy"} or tuple of those, \
-default="squared_error"
-        Reconstruction loss of each pretraining layer; ``"cross_entropy"``
-        (the paper's MNIST setting) needs inputs in [0, 1].
+    pretrain_loss : {"auto", "squared_error", "cross_entropy"} or tuple of \
+those, default="auto"
+        Reconstruction loss of each pretraining layer (one value for all
+        layers, or one per layer). ``"auto"`` is the cross-entropy above
+        sigmoid layers, whose codes lie in [0, 1], and the squared error at
+        the bottom layer and above tanh or relu layers; see the ``loss`` of
+        :class:`StackedDenoisingAutoencoder`. ``"cross_entropy"`` at every
+        layer (the paper's MNIST setting) needs inputs in [0, 1] and sigmoid
+        units.
 
     corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
 default="masking"
         Noise process of the pretraining layers.
 
-    corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
+    corruption_levels : "auto", float or tuple of float, default="auto"
         Corruption level of each pretraining layer, from the bottom up.
+        ``"auto"`` is the authors' 0.1, 0.2, 0.3, cut to the number of layers
+        or with its last level repeated (see
+        :class:`StackedDenoisingAutoencoder`).
 
     pretrain_solver : {"adam", "sgd"}, default="adam"
         Optimizer of the pretraining layers.
 
-    pretrain_learning_rate : float, default=0.01
-        Step size of the pretraining.
+    pretrain_learning_rate : float or "auto", default="auto"
+        Step size of the pretraining. ``"auto"`` is each layer's ``"auto"``
+        (see :class:`DenoisingAutoencoder`): 0.01 with Adam; with SGD, 0.1
+        for a layer trained with the cross-entropy and 0.01 for one trained
+        with the squared error.
 
     pretrain_batch_size : int, default=32
         Minibatch size of the pretraining.
@@ -705,16 +771,22 @@ default="masking"
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"sigmoid", "tanh", "relu"})],
         "pretrain": ["boolean"],
-        "pretrain_loss": [StrOptions({"squared_error", "cross_entropy"}), "array-like"],
+        "pretrain_loss": [
+            StrOptions({"auto", "squared_error", "cross_entropy"}), "array-like"
+        ],
         "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"}), None],
-        "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "corruption_levels": [
+            Interval(Real, 0, None, closed="left"), StrOptions({"auto"}), "array-like"
+        ],
         "pretrain_solver": [StrOptions({"sgd", "adam"})],
-        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_learning_rate": [
+            Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})
+        ],
         "pretrain_batch_size": [Interval(Integral, 1, None, closed="left")],
         "pretrain_max_iter": [Interval(Integral, 1, None, closed="left")],
         "contraction": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -737,11 +809,11 @@ default="masking"
         *,
         activation="sigmoid",
         pretrain=True,
-        pretrain_loss="squared_error",
+        pretrain_loss="auto",
         corruption="masking",
-        corruption_levels=(0.1, 0.2, 0.3),
+        corruption_levels="auto",
         pretrain_solver="adam",
-        pretrain_learning_rate=0.01,
+        pretrain_learning_rate="auto",
         pretrain_batch_size=32,
         pretrain_max_iter=15,
         contraction=0.0,
@@ -807,6 +879,11 @@ default="masking"
             verbose=self.verbose,
         )
 
+    def _step_size(self):
+        """The fine-tuning's ``learning_rate``, with "auto" resolved for its
+        solver and its loss (the cross-entropy of the softmax)."""
+        return _learning_rate(self.learning_rate, self.solver, "cross_entropy")
+
     def _encode_labels(self, y, what):
         """Class indices of ``y`` (labels unseen in ``fit`` are an error)."""
         index = np.searchsorted(self.classes_, y)
@@ -857,7 +934,7 @@ default="masking"
         dtype = X.dtype
         fan = [X.shape[1]] + sizes + [len(self.classes_)]
         if self.pretrain:
-            layers = self._pretrainer()._make_layers(rng)
+            layers = self._pretrainer()._make_layers(rng, loss_name="pretrain_loss")
             _pretrain_layers(X, layers, self.verbose)
             self.autoencoders_ = layers
             self.coefs_ = [np.ascontiguousarray(a.components_.T) for a in layers]
@@ -958,7 +1035,7 @@ default="masking"
                 raise ValueError(
                     f"Fine-tuning diverged in epoch {self.n_iter_ + 1}: the loss "
                     "became non-finite. The learning rate "
-                    f"(learning_rate={self.learning_rate}, solver={self.solver!r}) is "
+                    f"(learning_rate={self._step_size()}, solver={self.solver!r}) is "
                     "too large: lower it (e.g. ten times) or standardize the inputs. "
                     "The parameters of the last finite epoch were kept."
                 )
@@ -1012,7 +1089,7 @@ default="masking"
             batch_size=self.batch_size,
             activation=_ACTIVATIONS[self.activation],
             solver=_SOLVERS[self.solver],
-            learning_rate=float(self.learning_rate),
+            learning_rate=self._step_size(),
             momentum=float(self.momentum) if self.solver == "sgd" else 0.0,
             beta1=float(self.beta_1),
             beta2=float(self.beta_2),

@@ -1,6 +1,8 @@
 """Tests of the stacked autoencoder and of the fine-tuned SdA classifier."""
 
 import pickle
+import re
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -303,7 +305,7 @@ def test_stack_passes_contraction_to_every_layer(digits):
         (dict(hidden_layer_sizes=(8,), corruption_levels=1.5),
          "must lie in \\[0, 1\\]"),
         (dict(hidden_layer_sizes=(8, 4), loss=("cross_entropy", "hinge")),
-         "loss must be 'squared_error' or 'cross_entropy'"),
+         "loss must be 'auto', 'squared_error' or 'cross_entropy'"),
     ],
 )
 def test_stack_explains_inconsistent_parameters(params, match, digits):
@@ -318,6 +320,67 @@ def test_stack_rejects_wrong_code_width(digits):
                                       corruption_levels=0.1).fit(X)
     with pytest.raises(ValueError, match="expects codes of the top layer \\(4"):
         sda.inverse_transform(np.zeros((2, 8)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("Estimator", [StackedDenoisingAutoencoder, SdAClassifier])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize(
+    "sizes, levels",
+    [((8,), [0.1]), ((8, 4), [0.1, 0.2]), ((8, 8, 4, 4), [0.1, 0.2, 0.3, 0.3])],
+)
+def test_per_layer_defaults_fit_any_number_of_layers(Estimator, activation, sizes,
+                                                     levels, digits):
+    X, y = digits
+    est = Estimator(hidden_layer_sizes=sizes, activation=activation, max_iter=1,
+                    random_state=0)
+    if Estimator is SdAClassifier:
+        est.set_params(pretrain_max_iter=1, early_stopping=False)
+    est.fit(X, y)
+    layers = est.autoencoders_
+    assert [layer.corruption_level for layer in layers] == levels
+    # cross-entropy only where the input is a sigmoid code, known to be in [0, 1]
+    above = "cross_entropy" if activation == "sigmoid" else "squared_error"
+    assert [layer.loss for layer in layers] == ["squared_error"] + [above] * (len(sizes) - 1)
+    loss = "pretrain_loss" if Estimator is SdAClassifier else "loss"
+    assert est.get_params()[loss] == "auto" and est.corruption_levels == "auto"
+
+
+def test_auto_loss_keeps_the_codes_above_a_sigmoid_layer_informative(digits):
+    # The squared error on the first layer's sigmoid codes (values in [0, 1]
+    # that vary little between samples) lets the second layer collapse to
+    # codes that hardly depend on the input; the cross-entropy does not.
+    X, _ = digits
+
+    def spread_of_top_code(loss):
+        sda = StackedDenoisingAutoencoder((128, 64), loss=loss, random_state=0).fit(X)
+        return np.median(sda.transform(X).std(axis=0))
+
+    assert spread_of_top_code("auto") > 10 * spread_of_top_code("squared_error")
+
+
+@pytest.mark.parametrize("activation, values", [("tanh", "[-1, 1]"), ("relu", "[0, inf)")])
+@pytest.mark.parametrize("Estimator", [StackedDenoisingAutoencoder, SdAClassifier])
+def test_cross_entropy_above_tanh_or_relu_names_the_layer_and_the_fix(
+        Estimator, activation, values, digits, capsys):
+    X, y = digits
+    loss = "pretrain_loss" if Estimator is SdAClassifier else "loss"
+    est = Estimator(hidden_layer_sizes=(8, 4, 4), activation=activation, verbose=1,
+                    **{loss: "cross_entropy"})
+    match = (
+        f"{loss}='cross_entropy' gives layer 2 the cross-entropy, which needs inputs "
+        f"in [0, 1], but the input of layer 2 is the code of layer 1, whose "
+        f"{activation} units take values in {values}. Pass one loss per layer, e.g. "
+        f"{loss}=('cross_entropy', 'squared_error', 'squared_error'), or {loss}='auto'"
+    )
+    with pytest.raises(ValueError, match=re.escape(match)):
+        est.fit(X, y)
+    assert "Pretraining" not in capsys.readouterr().out  # refused before any training
+    # the suggested fix fits
+    est.set_params(**{loss: ("cross_entropy", "squared_error", "squared_error"),
+                      "verbose": 0, "max_iter": 1})
+    with pytest.warns(ConvergenceWarning) if Estimator is SdAClassifier else nullcontext():
+        est.fit(X, y)
 
 
 # ---------------------------------------------------------------------- #
