@@ -11,6 +11,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.base import (
     BaseEstimator,
@@ -102,15 +103,23 @@ def _check_corruption_levels(levels, corruption, n_layers):
     return [float(level) for level in levels]
 
 
-def _check_losses(losses, activation, n_layers, name):
+def _in_unit_interval(X):
+    """Whether every value of ``X`` (dense or CSR) lies in [0, 1]."""
+    values = X.data if sp.issparse(X) else X
+    return values.size == 0 or (values.min() >= 0 and values.max() <= 1)
+
+
+def _check_losses(losses, activation, n_layers, name, data_in_unit_interval):
     """The reconstruction loss of each layer. "auto" is the cross-entropy where
-    the layer's input is known to lie in [0, 1] (the code of a sigmoid layer)
-    and the squared error elsewhere, the data at the bottom included."""
+    the layer's input is known to lie in [0, 1] -- the data at the bottom when
+    ``data_in_unit_interval``, the code of a sigmoid layer above -- and the
+    squared error elsewhere."""
     values = _per_layer(losses, n_layers, name)
     resolved = []
     for i, loss in enumerate(values):
         if _is_auto(loss):
-            loss = "cross_entropy" if i > 0 and activation == "sigmoid" else "squared_error"
+            known = activation == "sigmoid" if i > 0 else data_in_unit_interval
+            loss = "cross_entropy" if known else "squared_error"
         if loss not in _LOSSES:
             raise ValueError(
                 f"{name} must be 'auto', 'squared_error' or 'cross_entropy' (or a "
@@ -174,13 +183,19 @@ default="auto"
         the bottom layer, and the code of the layer below for the others,
         which is true of sigmoid units only (tanh codes lie in [-1, 1], relu
         codes in [0, inf): a cross-entropy above them is an error).
-        ``"auto"`` uses the cross-entropy where the input is known to lie in
-        [0, 1], above a sigmoid layer, and the squared error elsewhere: at
-        the bottom layer (the data may be real-valued) and above tanh or relu
-        layers. The squared error on sigmoid codes collapses them: on digits
-        a second layer so trained gives codes that hardly vary between
-        samples. For data in [0, 1] (pixels) the paper's setting is
-        ``"cross_entropy"`` at every layer.
+        ``"auto"`` uses the cross-entropy where the layer's input is known
+        to lie in [0, 1] -- at the bottom layer when every training value
+        does (pixels scaled to [0, 1], the output of a ``MinMaxScaler``), and
+        above sigmoid layers -- and the squared error elsewhere: at the
+        bottom layer for other data (e.g. standardized), and above tanh or
+        relu layers. The resolved losses are those of ``autoencoders_``;
+        with the cross-entropy at the bottom, :meth:`score` wants data in
+        [0, 1] too. With sigmoid units on [0, 1] data this is the paper's
+        setting, the cross-entropy at every layer. The squared error on
+        [0, 1] inputs (data or sigmoid codes) collapses the codes: on digits
+        (``X / 16``, two layers of 128 and 64 units) the top code's units
+        vary by a median standard deviation of 0.0007 over the samples,
+        against 0.26 with the cross-entropy.
 
     corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
 default="masking"
@@ -371,11 +386,13 @@ default="masking"
         self.verbose = verbose
         self.random_state = random_state
 
-    def _make_layers(self, rng, loss_name="loss"):
-        """Unfitted layers, each seeded from ``rng`` in turn (``loss_name``:
-        what the caller calls ``loss``, for the error messages)."""
+    def _make_layers(self, X, rng, loss_name="loss"):
+        """Unfitted layers for the training data ``X``, each seeded from
+        ``rng`` in turn (``loss_name``: what the caller calls ``loss``, for
+        the error messages)."""
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        losses = _check_losses(self.loss, self.activation, len(sizes), loss_name)
+        losses = _check_losses(self.loss, self.activation, len(sizes), loss_name,
+                               _in_unit_interval(X))
         levels = _check_corruption_levels(
             self.corruption_levels, self.corruption, len(sizes)
         )
@@ -427,7 +444,7 @@ default="masking"
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
         )
-        layers = self._make_layers(check_random_state(self.random_state))
+        layers = self._make_layers(X, check_random_state(self.random_state))
         _pretrain_layers(X, layers, self.verbose)
         self.autoencoders_ = layers
         self.n_layers_ = len(layers)
@@ -580,12 +597,14 @@ class SdAClassifier(ClassifierMixin, BaseEstimator):
     pretrain_loss : {"auto", "squared_error", "cross_entropy"} or tuple of \
 those, default="auto"
         Reconstruction loss of each pretraining layer (one value for all
-        layers, or one per layer). ``"auto"`` is the cross-entropy above
-        sigmoid layers, whose codes lie in [0, 1], and the squared error at
-        the bottom layer and above tanh or relu layers; see the ``loss`` of
-        :class:`StackedDenoisingAutoencoder`. ``"cross_entropy"`` at every
-        layer (the paper's MNIST setting) needs inputs in [0, 1] and sigmoid
-        units.
+        layers, or one per layer). ``"auto"`` is the cross-entropy where the
+        layer's input is known to lie in [0, 1] -- at the bottom when every
+        training value does, and above sigmoid layers -- and the squared
+        error elsewhere (see the ``loss`` of
+        :class:`StackedDenoisingAutoencoder`): on [0, 1] data with sigmoid
+        units, the paper's cross-entropy at every layer. The squared error on
+        [0, 1] inputs collapses the pretrained codes, which leaves the
+        fine-tuning stuck at chance for tens of epochs.
 
     corruption : {"masking", "gaussian", "salt_and_pepper"} or None, \
 default="masking"
@@ -616,14 +635,21 @@ default="masking"
         Contractive penalty of each pretraining layer.
 
     solver : {"sgd", "adam"}, default="sgd"
-        Optimizer of the fine-tuning: minibatch SGD (with optional
-        ``momentum``, the authors' setting) or Adam.
+        Optimizer of the fine-tuning: minibatch SGD with ``momentum`` or
+        Adam.
 
-    learning_rate : float, default=0.1
-        Step size of the fine-tuning.
+    learning_rate : float or "auto", default="auto"
+        Step size of the fine-tuning. ``"auto"`` is 0.1 with SGD (the
+        authors' step) and 0.001 with Adam, a tenth of an autoencoder's: on
+        MNIST, from the same pretrained default network, Adam at 0.01
+        reached 3.88 % test error, Adam at 0.001 1.95 % and SGD at 0.1 with
+        momentum 0.9 1.76 % (see the user guide).
 
-    momentum : float, default=0.0
-        SGD momentum of the fine-tuning, in [0, 1).
+    momentum : float, default=0.9
+        SGD momentum of the fine-tuning, in [0, 1) (scikit-learn's
+        ``MLPClassifier`` default). Without momentum SGD at ``batch_size=32``
+        improves so slowly that early stopping ends it early: on digits,
+        0.941 mean test accuracy against 0.967 with 0.9 (30 splits).
 
     batch_size : int, default=32
         Minibatch size of the fine-tuning (clipped to the number of samples).
@@ -757,14 +783,18 @@ default="masking"
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X / 16.0, y, random_state=0)
-    >>> clf = SdAClassifier(hidden_layer_sizes=(100, 100),
-    ...                     corruption_levels=(0.1, 0.2),
-    ...                     pretrain_loss="cross_entropy", pretrain_max_iter=5,
-    ...                     max_iter=50, random_state=0).fit(X_train, y_train)
+    >>> clf = SdAClassifier(hidden_layer_sizes=(100, 100), pretrain_max_iter=5,
+    ...                     random_state=0).fit(X_train, y_train)
     >>> clf.predict(X_test[:5])
     array([2, 8, 2, 6, 6])
-    >>> bool(clf.score(X_test, y_test) > 0.9)
+    >>> bool(clf.score(X_test, y_test) > 0.95)
     True
+
+    The per-layer defaults as resolved for these data (in [0, 1]) and two
+    sigmoid layers:
+
+    >>> [(layer.loss, layer.corruption_level) for layer in clf.autoencoders_]
+    [('cross_entropy', 0.1), ('cross_entropy', 0.2)]
     """
 
     _parameter_constraints: dict = {
@@ -818,8 +848,8 @@ default="masking"
         pretrain_max_iter=15,
         contraction=0.0,
         solver="sgd",
-        learning_rate=0.1,
-        momentum=0.0,
+        learning_rate="auto",
+        momentum=0.9,
         batch_size=32,
         max_iter=200,
         alpha=0.0,
@@ -881,8 +911,8 @@ default="masking"
 
     def _step_size(self):
         """The fine-tuning's ``learning_rate``, with "auto" resolved for its
-        solver and its loss (the cross-entropy of the softmax)."""
-        return _learning_rate(self.learning_rate, self.solver, "cross_entropy")
+        solver and its loss (the softmax's log-loss)."""
+        return _learning_rate(self.learning_rate, self.solver, "log_loss")
 
     def _encode_labels(self, y, what):
         """Class indices of ``y`` (labels unseen in ``fit`` are an error)."""
@@ -934,7 +964,7 @@ default="masking"
         dtype = X.dtype
         fan = [X.shape[1]] + sizes + [len(self.classes_)]
         if self.pretrain:
-            layers = self._pretrainer()._make_layers(rng, loss_name="pretrain_loss")
+            layers = self._pretrainer()._make_layers(X, rng, loss_name="pretrain_loss")
             _pretrain_layers(X, layers, self.verbose)
             self.autoencoders_ = layers
             self.coefs_ = [np.ascontiguousarray(a.components_.T) for a in layers]

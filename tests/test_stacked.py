@@ -329,19 +329,21 @@ def test_stack_rejects_wrong_code_width(digits):
     "sizes, levels",
     [((8,), [0.1]), ((8, 4), [0.1, 0.2]), ((8, 8, 4, 4), [0.1, 0.2, 0.3, 0.3])],
 )
+@pytest.mark.parametrize("scale, bottom", [(1.0, "cross_entropy"), (16.0, "squared_error")])
 def test_per_layer_defaults_fit_any_number_of_layers(Estimator, activation, sizes,
-                                                     levels, digits):
+                                                     levels, scale, bottom, digits):
     X, y = digits
     est = Estimator(hidden_layer_sizes=sizes, activation=activation, max_iter=1,
                     random_state=0)
     if Estimator is SdAClassifier:
         est.set_params(pretrain_max_iter=1, early_stopping=False)
-    est.fit(X, y)
+    est.fit(X * scale, y)  # digits / 16 lie in [0, 1], the raw digits do not
     layers = est.autoencoders_
     assert [layer.corruption_level for layer in layers] == levels
-    # cross-entropy only where the input is a sigmoid code, known to be in [0, 1]
+    # cross-entropy only where the input is known to be in [0, 1]: the data
+    # when all of it is, and the codes of sigmoid units
     above = "cross_entropy" if activation == "sigmoid" else "squared_error"
-    assert [layer.loss for layer in layers] == ["squared_error"] + [above] * (len(sizes) - 1)
+    assert [layer.loss for layer in layers] == [bottom] + [above] * (len(sizes) - 1)
     loss = "pretrain_loss" if Estimator is SdAClassifier else "loss"
     assert est.get_params()[loss] == "auto" and est.corruption_levels == "auto"
 
@@ -410,7 +412,8 @@ def test_finetuning_lowers_validation_loss_on_digits(digits_split):
 
 def test_pretrain_false_trains_the_same_network_from_random_init(digits_split):
     X_train, X_val, y_train, y_val = digits_split
-    params = dict(_CLF_PARAMS, max_iter=30)
+    # plain SGD: with momentum both are near their best after one epoch
+    params = dict(_CLF_PARAMS, max_iter=30, momentum=0.0)
     pre = SdAClassifier(**params).fit(X_train, y_train, X_val=X_val, y_val=y_val)
     raw = SdAClassifier(pretrain=False, **params).fit(
         X_train, y_train, X_val=X_val, y_val=y_val)
