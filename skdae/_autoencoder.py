@@ -92,7 +92,7 @@ def _optimizer_settings(estimator, t):
     """What the engine needs of an estimator's optimizer parameters."""
     return dict(
         solver=SOLVERS[estimator.solver],
-        learning_rate=float(estimator.learning_rate),
+        learning_rate=estimator._step_size(),
         momentum=float(estimator.momentum) if estimator.solver == "sgd" else 0.0,
         beta_1=float(estimator.beta_1),
         beta_2=float(estimator.beta_2),
@@ -205,11 +205,23 @@ default="masking"
         insensitive to the scale of the gradients, which is why it is the
         default: it trains well on standardized and on [0, 1] data alike.
 
-    learning_rate : float, default=0.01
-        Step size. The default suits Adam: on digits and MNIST, both
-        standardized and in [0, 1], it reaches in 5 to 30 epochs what 0.001
-        needs 3 to 10 times as many epochs for. The authors' SGD setting on
-        MNIST is 0.1 with ``loss="cross_entropy"`` and ``batch_size=20``.
+    learning_rate : float or "auto", default="auto"
+        Step size. The two solvers need different ones: Adam moves each
+        weight by about ``learning_rate`` per update whatever the scale of
+        its gradient, SGD by ``learning_rate`` times the gradient. ``"auto"``
+        is 0.01 with ``solver="adam"``; with ``solver="sgd"`` it is 0.1 for
+        ``loss="cross_entropy"`` (the authors' MNIST setting, with
+        ``batch_size=20``) and 0.01 for ``loss="squared_error"`` (0.1
+        diverges on standardized MNIST). Adam with SGD's step ruins the
+        features without an error: it saturates the sigmoid codes. MNIST,
+        500 units, 5 epochs, batch 20, test error of
+        ``StandardScaler -> LogisticRegression`` on the codes: with the
+        cross-entropy on [0, 1] pixels, Adam 0.001 / 0.01 / 0.03 / 0.1 give
+        4.1 / 3.6 / 6.2 / 13.9 % (PCA(500): 7.6 %), SGD 0.01 / 0.1 give
+        4.1 / 3.7 %; with the squared error on standardized pixels, Adam
+        0.001 / 0.01 / 0.1 give 6.0 / 6.3 / 44.9 %, SGD 0.01 gives 6.1 %.
+        Steps that fit: 0.001 to 0.01 for Adam; 0.01 to 0.1 for SGD with the
+        cross-entropy, 0.01 or less with the squared error.
 
     batch_size : int, default=32
         Minibatch size (clipped to the number of samples).
@@ -424,7 +436,7 @@ default="masking"
         corruption_level=0.25,
         emphasis=None,
         solver="adam",
-        learning_rate=0.01,
+        learning_rate="auto",
         batch_size=32,
         max_iter=100,
         shuffle=True,
@@ -528,6 +540,10 @@ default="masking"
         if self.output_activation is None:
             return "sigmoid" if self.loss == "cross_entropy" else "identity"
         return self.output_activation
+
+    def _step_size(self):
+        """``learning_rate``, with "auto" resolved for this solver and loss."""
+        return _options.step_size(self.learning_rate, self.solver, self.loss)
 
     def _check_params(self):
         if LOSSES[self.loss].needs_unit_interval and self._output_activation() != "sigmoid":

@@ -50,12 +50,17 @@ class _ActivationOption:
     """A hidden activation ``s``.
 
     code : the engine's ``Activation`` code.
+    values : the interval its values lie in, as a string for messages.
     unit_interval : its values lie in [0, 1] (what a cross-entropy layer above
         needs as targets).
     """
 
     code: int
-    unit_interval: bool
+    values: str
+
+    @property
+    def unit_interval(self):
+        return self.values == "[0, 1]"
 
     def derivative(self, H):
         """``s'(a)`` through ``H = s(a)`` (NumPy, float64)."""
@@ -78,9 +83,9 @@ class _ActivationOption:
 
 
 ACTIVATIONS = {
-    "sigmoid": _ActivationOption(Activation.ACT_SIGMOID, True),
-    "tanh": _ActivationOption(Activation.ACT_TANH, False),
-    "relu": _ActivationOption(Activation.ACT_RELU, False),
+    "sigmoid": _ActivationOption(Activation.ACT_SIGMOID, "[0, 1]"),
+    "tanh": _ActivationOption(Activation.ACT_TANH, "[-1, 1]"),
+    "relu": _ActivationOption(Activation.ACT_RELU, "[0, inf)"),
 }
 
 # decoder outputs (``output_activation``)
@@ -116,10 +121,36 @@ def _names(registry):
     return StrOptions({name for name in registry if name is not None})
 
 
+# What ``learning_rate="auto"`` stands for, by solver and loss. Adam moves each
+# weight by about ``learning_rate`` per update whatever the gradient's scale;
+# SGD moves it by ``learning_rate`` times the gradient, whose scale depends on
+# the loss (0.1 is the authors' step for the cross-entropy and diverges with
+# the squared error on standardized MNIST). "log_loss" is SdAClassifier's
+# fine-tuning of the whole stack, where Adam needs a tenth of an autoencoder's
+# step (0.01 leaves wide stacks at chance). Measurements: the learning_rate
+# docstrings and the user guide.
+AUTO_LEARNING_RATES = {
+    ("adam", "cross_entropy"): 0.01,
+    ("adam", "squared_error"): 0.01,
+    ("adam", "log_loss"): 0.001,
+    ("sgd", "cross_entropy"): 0.1,
+    ("sgd", "squared_error"): 0.01,
+    ("sgd", "log_loss"): 0.1,
+}
+
+
+def step_size(learning_rate, solver, loss):
+    """The step: ``learning_rate``, or what "auto" stands for with this
+    solver and loss."""
+    if isinstance(learning_rate, str):  # "auto"
+        return AUTO_LEARNING_RATES[solver, loss]
+    return float(learning_rate)
+
+
 # Constraints shared by the estimators, declared once.
 OPTIMIZER_CONSTRAINTS = {
     "solver": [_names(SOLVERS)],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "beta_1": [Interval(Real, 0, 1, closed="left")],
     "beta_2": [Interval(Real, 0, 1, closed="left")],
@@ -136,6 +167,11 @@ LAYER_CONSTRAINTS = {
     "alpha": [Interval(Real, 0, None, closed="left")],
 }
 LOSS_CONSTRAINT = [_names(LOSSES)]
+# a stack's per-layer losses and corruption levels: one for all layers, one
+# per layer, or "auto" (resolved per layer in fit)
+STACK_LOSS_CONSTRAINT = [StrOptions(set(LOSSES) | {"auto"}), "array-like"]
+LEVELS_CONSTRAINT = [Interval(Real, 0, None, closed="left"), StrOptions({"auto"}),
+                     "array-like"]
 OUTPUT_CONSTRAINT = [StrOptions(set(OUTPUT_ACTIVATIONS)), None]
 # emphasis: None, or (weight of the corrupted components, of the others)
 EMPHASIS_CONSTRAINT = [tuple, list, None]

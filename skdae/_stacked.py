@@ -48,6 +48,14 @@ from ._training import (
     run_epochs,
 )
 
+# corruption_levels="auto": the authors' schedule for three layers (Vincent et
+# al., 2010), its last level repeated for deeper stacks.
+_AUTO_CORRUPTION_LEVELS = (0.1, 0.2, 0.3)
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
+
 
 def _per_layer(value, n_layers, name):
     """``value`` repeated for each layer, or the per-layer sequence checked
@@ -84,6 +92,9 @@ def _check_corruption_levels(levels, corruption, n_layers, emphasis=None):
     """Each layer's corruption level and emphasis, checked by the rules of a
     single autoencoder (``_options.check_corruption``)."""
     levels = _per_layer(levels, n_layers, "corruption_levels")
+    auto = _AUTO_CORRUPTION_LEVELS
+    levels = [auto[min(i, len(auto) - 1)] if _is_auto(level) else level
+              for i, level in enumerate(levels)]
     emphases = _per_layer_emphasis(emphasis, n_layers)
     for i, level in enumerate(levels):
         if not isinstance(level, Real) or isinstance(level, bool) or not level >= 0:
@@ -105,6 +116,43 @@ def _per_layer_emphasis(emphasis, n_layers):
     if len(values) == 2 and all(isinstance(v, Real) for v in values):
         return [tuple(values)] * n_layers
     return _per_layer(values, n_layers, "emphasis")
+
+
+def _in_unit_interval(X):
+    """Whether every value of ``X`` (dense or CSR) lies in [0, 1]."""
+    values = X.data if sp.issparse(X) else X
+    return values.size == 0 or (values.min() >= 0 and values.max() <= 1)
+
+
+def _check_losses(losses, activation, n_layers, name, data_in_unit_interval):
+    """The reconstruction loss of each layer. "auto" is the cross-entropy where
+    the layer's input is known to lie in [0, 1] -- the data at the bottom when
+    ``data_in_unit_interval``, the code of a sigmoid layer above -- and the
+    squared error elsewhere."""
+    values = _per_layer(losses, n_layers, name)
+    resolved = []
+    for i, loss in enumerate(values):
+        if _is_auto(loss):
+            known = ACTIVATIONS[activation].unit_interval if i > 0 else data_in_unit_interval
+            loss = "cross_entropy" if known else "squared_error"
+        if loss not in LOSSES:
+            raise ValueError(
+                f"{name} must be 'auto', 'squared_error' or 'cross_entropy' (or a "
+                f"sequence of those, one per layer); got {loss!r}."
+            )
+        if LOSSES[loss].needs_unit_interval and i > 0 and not ACTIVATIONS[
+                activation].unit_interval:
+            fix = tuple([resolved[0]] + ["squared_error"] * (n_layers - 1))
+            raise ValueError(
+                f"{name}={losses!r} gives layer {i + 1} the cross-entropy, which "
+                "needs inputs in [0, 1], but the input of layer "
+                f"{i + 1} is the code of layer {i}, whose {activation} units take "
+                f"values in {ACTIVATIONS[activation].values}. Pass one loss per layer, "
+                f"e.g. {name}={fix!r}, or {name}='auto' (the cross-entropy only "
+                "above sigmoid layers)."
+            )
+        resolved.append(loss)
+    return resolved
 
 
 def _pretrain_layers(X, layers, verbose):
@@ -148,20 +196,37 @@ class StackedDenoisingAutoencoder(
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden activation of every layer.
 
-    loss : {"squared_error", "cross_entropy"} or tuple of those, \
-default="squared_error"
+    loss : {"auto", "squared_error", "cross_entropy"} or tuple of those, \
+default="auto"
         Reconstruction loss of each layer (one value for all layers, or one
         per layer). ``"cross_entropy"`` needs inputs in [0, 1]: the data for
-        the bottom layer, and the codes below for the upper layers (true of
-        sigmoid units). The paper's MNIST setting is ``"cross_entropy"``.
+        the bottom layer, and the code of the layer below for the others,
+        which is true of sigmoid units only (tanh codes lie in [-1, 1], relu
+        codes in [0, inf): a cross-entropy above them is an error).
+        ``"auto"`` uses the cross-entropy where the layer's input is known
+        to lie in [0, 1] -- at the bottom layer when every training value
+        does (pixels scaled to [0, 1], the output of a ``MinMaxScaler``), and
+        above sigmoid layers -- and the squared error elsewhere: at the
+        bottom layer for other data (e.g. standardized), and above tanh or
+        relu layers. The resolved losses are those of ``autoencoders_``;
+        with the cross-entropy at the bottom, :meth:`score` wants data in
+        [0, 1] too. With sigmoid units on [0, 1] data this is the paper's
+        setting, the cross-entropy at every layer. The squared error on
+        [0, 1] inputs (data or sigmoid codes) collapses the codes: on digits
+        (``X / 16``, two layers of 128 and 64 units) the top code's units
+        vary by a median standard deviation of 0.0007 over the samples,
+        against 0.26 with the cross-entropy.
 
     corruption : {"masking", "gaussian", "salt_and_pepper", "swap"} or None, \
 default="masking"
         Noise process of every layer (see :class:`DenoisingAutoencoder`).
 
-    corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
+    corruption_levels : "auto", float or tuple of float, default="auto"
         Corruption level of each layer, from the bottom up (one value for all
-        layers, or one per layer): the authors' setting for three layers.
+        layers, or one per layer). ``"auto"`` is the authors' schedule for
+        three layers, 0.1, 0.2 and 0.3 from the bottom up, cut to the number
+        of layers or with its last level repeated: ``(0.1,)`` for one layer,
+        ``(0.1, 0.2)`` for two, ``(0.1, 0.2, 0.3, 0.3)`` for four.
 
     emphasis : tuple (alpha, beta), list of those, or None, default=None
         Emphasized denoising of each layer (see
@@ -174,8 +239,12 @@ default="masking"
     solver : {"adam", "sgd"}, default="adam"
         Optimizer of each layer.
 
-    learning_rate : float, default=0.01
-        Step size of each layer's optimizer.
+    learning_rate : float or "auto", default="auto"
+        Step size of each layer's optimizer. ``"auto"`` is each layer's
+        ``"auto"`` (see :class:`DenoisingAutoencoder`): 0.01 with Adam; with
+        SGD, 0.1 for a layer trained with the cross-entropy and 0.01 for one
+        trained with the squared error. Adam needs steps about ten times
+        smaller than SGD: with SGD's 0.1 it saturates the codes.
 
     batch_size : int, default=32
         Minibatch size of the pretraining.
@@ -276,8 +345,8 @@ default="masking"
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
-        "loss": _options.LOSS_CONSTRAINT + ["array-like"],
-        "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "loss": _options.STACK_LOSS_CONSTRAINT,
+        "corruption_levels": _options.LEVELS_CONSTRAINT,
         "emphasis": _options.EMPHASIS_CONSTRAINT,
         "tied_weights": ["boolean"],
         **_options.OPTIMIZER_CONSTRAINTS,
@@ -294,13 +363,13 @@ default="masking"
         hidden_layer_sizes=(1000, 1000, 1000),
         *,
         activation="sigmoid",
-        loss="squared_error",
+        loss="auto",
         corruption="masking",
-        corruption_levels=(0.1, 0.2, 0.3),
+        corruption_levels="auto",
         emphasis=None,
         tied_weights=True,
         solver="adam",
-        learning_rate=0.01,
+        learning_rate="auto",
         batch_size=32,
         max_iter=15,
         shuffle=True,
@@ -338,16 +407,13 @@ default="masking"
         self.verbose = verbose
         self.random_state = random_state
 
-    def _make_layers(self, rng):
-        """Unfitted layers, each seeded from ``rng`` in turn."""
+    def _make_layers(self, X, rng, loss_name="loss"):
+        """Unfitted layers for the training data ``X``, each seeded from
+        ``rng`` in turn (``loss_name``: what the caller calls ``loss``, for
+        the error messages)."""
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        losses = _per_layer(self.loss, len(sizes), "loss")
-        for loss in losses:
-            if loss not in LOSSES:
-                raise ValueError(
-                    f"loss must be {' or '.join(map(repr, LOSSES))} (or a sequence of "
-                    f"those, one per layer); got {loss!r}."
-                )
+        losses = _check_losses(self.loss, self.activation, len(sizes), loss_name,
+                               _in_unit_interval(X))
         levels, emphases = _check_corruption_levels(
             self.corruption_levels, self.corruption, len(sizes), self.emphasis
         )
@@ -402,7 +468,7 @@ default="masking"
             X = validate_data(
                 self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
             )
-            layers = self._make_layers(check_random_state(self.random_state))
+            layers = self._make_layers(X, check_random_state(self.random_state))
             _pretrain_layers(X, layers, self.verbose)
             self.autoencoders_ = layers
             self.n_layers_ = len(layers)
@@ -585,17 +651,27 @@ class SdAClassifier(
         ``corruption``, ``corruption_levels``, ``emphasis`` and
         ``contraction`` parameters are unused.
 
-    pretrain_loss : {"squared_error", "cross_entropy"} or tuple of those, \
-default="squared_error"
-        Reconstruction loss of each pretraining layer; ``"cross_entropy"``
-        (the paper's MNIST setting) needs inputs in [0, 1].
+    pretrain_loss : {"auto", "squared_error", "cross_entropy"} or tuple of \
+those, default="auto"
+        Reconstruction loss of each pretraining layer (one value for all
+        layers, or one per layer). ``"auto"`` is the cross-entropy where the
+        layer's input is known to lie in [0, 1] -- at the bottom when every
+        training value does, and above sigmoid layers -- and the squared
+        error elsewhere (see the ``loss`` of
+        :class:`StackedDenoisingAutoencoder`): on [0, 1] data with sigmoid
+        units, the paper's cross-entropy at every layer. The squared error on
+        [0, 1] inputs collapses the pretrained codes, which leaves the
+        fine-tuning stuck at chance for tens of epochs.
 
     corruption : {"masking", "gaussian", "salt_and_pepper", "swap"} or None, \
 default="masking"
         Noise process of the pretraining layers.
 
-    corruption_levels : float or tuple of float, default=(0.1, 0.2, 0.3)
+    corruption_levels : "auto", float or tuple of float, default="auto"
         Corruption level of each pretraining layer, from the bottom up.
+        ``"auto"`` is the authors' 0.1, 0.2, 0.3, cut to the number of layers
+        or with its last level repeated (see
+        :class:`StackedDenoisingAutoencoder`).
 
     emphasis : tuple (alpha, beta), list of those, or None, default=None
         Emphasized denoising of the pretraining layers (see
@@ -604,8 +680,11 @@ default="masking"
     pretrain_solver : {"adam", "sgd"}, default="adam"
         Optimizer of the pretraining layers.
 
-    pretrain_learning_rate : float, default=0.01
-        Step size of the pretraining.
+    pretrain_learning_rate : float or "auto", default="auto"
+        Step size of the pretraining. ``"auto"`` is each layer's ``"auto"``
+        (see :class:`DenoisingAutoencoder`): 0.01 with Adam; with SGD, 0.1
+        for a layer trained with the cross-entropy and 0.01 for one trained
+        with the squared error.
 
     pretrain_batch_size : int, default=32
         Minibatch size of the pretraining.
@@ -617,14 +696,21 @@ default="masking"
         Contractive penalty of each pretraining layer.
 
     solver : {"sgd", "adam"}, default="sgd"
-        Optimizer of the fine-tuning: minibatch SGD (with optional
-        ``momentum``, the authors' setting) or Adam.
+        Optimizer of the fine-tuning: minibatch SGD with ``momentum`` or
+        Adam.
 
-    learning_rate : float, default=0.1
-        Step size of the fine-tuning.
+    learning_rate : float or "auto", default="auto"
+        Step size of the fine-tuning. ``"auto"`` is 0.1 with SGD (the
+        authors' step) and 0.001 with Adam, a tenth of an autoencoder's: on
+        MNIST, from the same pretrained default network, Adam at 0.01
+        reached 3.88 % test error, Adam at 0.001 1.95 % and SGD at 0.1 with
+        momentum 0.9 1.76 % (see the user guide).
 
-    momentum : float, default=0.0
-        SGD momentum of the fine-tuning, in [0, 1).
+    momentum : float, default=0.9
+        SGD momentum of the fine-tuning, in [0, 1) (scikit-learn's
+        ``MLPClassifier`` default). Without momentum SGD at ``batch_size=32``
+        improves so slowly that early stopping ends it early: on digits,
+        0.941 mean test accuracy against 0.967 with 0.9 (30 splits).
 
     batch_size : int, default=32
         Minibatch size of the fine-tuning (clipped to the number of samples).
@@ -759,14 +845,18 @@ default="masking"
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X / 16.0, y, random_state=0)
-    >>> clf = SdAClassifier(hidden_layer_sizes=(100, 100),
-    ...                     corruption_levels=(0.1, 0.2),
-    ...                     pretrain_loss="cross_entropy", pretrain_max_iter=5,
-    ...                     max_iter=50, random_state=0).fit(X_train, y_train)
+    >>> clf = SdAClassifier(hidden_layer_sizes=(100, 100), pretrain_max_iter=5,
+    ...                     random_state=0).fit(X_train, y_train)
     >>> clf.predict(X_test[:5])
     array([2, 8, 2, 6, 6])
-    >>> bool(clf.score(X_test, y_test) > 0.9)
+    >>> bool(clf.score(X_test, y_test) > 0.95)
     True
+
+    The per-layer defaults as resolved for these data (in [0, 1]) and two
+    sigmoid layers:
+
+    >>> [(layer.loss, layer.corruption_level) for layer in clf.autoencoders_]
+    [('cross_entropy', 0.1), ('cross_entropy', 0.2)]
     """
 
     # the fitted state's layout in pickles (see _base._VersionedStateMixin)
@@ -776,8 +866,8 @@ default="masking"
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         **_options.LAYER_CONSTRAINTS,
         "pretrain": ["boolean"],
-        "pretrain_loss": _options.LOSS_CONSTRAINT + ["array-like"],
-        "corruption_levels": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "pretrain_loss": _options.STACK_LOSS_CONSTRAINT,
+        "corruption_levels": _options.LEVELS_CONSTRAINT,
         "emphasis": _options.EMPHASIS_CONSTRAINT,
         "pretrain_solver": _options.OPTIMIZER_CONSTRAINTS["solver"],
         "pretrain_learning_rate": _options.OPTIMIZER_CONSTRAINTS["learning_rate"],
@@ -804,18 +894,18 @@ default="masking"
         *,
         activation="sigmoid",
         pretrain=True,
-        pretrain_loss="squared_error",
+        pretrain_loss="auto",
         corruption="masking",
-        corruption_levels=(0.1, 0.2, 0.3),
+        corruption_levels="auto",
         emphasis=None,
         pretrain_solver="adam",
-        pretrain_learning_rate=0.01,
+        pretrain_learning_rate="auto",
         pretrain_batch_size=32,
         pretrain_max_iter=15,
         contraction=0.0,
         solver="sgd",
-        learning_rate=0.1,
-        momentum=0.0,
+        learning_rate="auto",
+        momentum=0.9,
         batch_size=32,
         max_iter=200,
         alpha=0.0,
@@ -877,6 +967,11 @@ default="masking"
             verbose=self.verbose,
         )
 
+    def _step_size(self):
+        """The fine-tuning's ``learning_rate``, with "auto" resolved for its
+        solver and its loss (the softmax's log-loss)."""
+        return _options.step_size(self.learning_rate, self.solver, "log_loss")
+
     def _encode_labels(self, y, what):
         """Class indices of ``y`` (labels unseen in ``fit`` are an error)."""
         index = np.searchsorted(self.classes_, y)
@@ -927,7 +1022,7 @@ default="masking"
         dtype = X.dtype
         fan = [X.shape[1]] + sizes + [len(self.classes_)]
         if self.pretrain:
-            layers = self._pretrainer()._make_layers(rng)
+            layers = self._pretrainer()._make_layers(X, rng, loss_name="pretrain_loss")
             _pretrain_layers(X, layers, self.verbose)
             self.autoencoders_ = layers
             self.coefs_ = [np.ascontiguousarray(a.components_.T) for a in layers]

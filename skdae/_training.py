@@ -190,7 +190,7 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
                 snapshot.restore(est)
                 raise ValueError(
                     f"{what} diverged in epoch {est.n_iter_ + 1}: the loss became "
-                    f"non-finite. The learning rate (learning_rate={est.learning_rate}, "
+                    f"non-finite. The learning rate (learning_rate={est._step_size()}, "
                     f"solver={est.solver!r}) is too large for this data: lower it "
                     "(e.g. ten times), standardize the inputs, or use solver='adam'. "
                     "The parameters of the last finite epoch were kept."

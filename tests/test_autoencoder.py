@@ -922,6 +922,30 @@ def test_divergence_raises_and_keeps_last_finite_weights():
     assert np.isfinite(dae.transform(X)).all()
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver, loss, step", [
+    ("adam", "cross_entropy", 0.01), ("adam", "squared_error", 0.01),
+    ("sgd", "cross_entropy", 0.1), ("sgd", "squared_error", 0.01),
+])
+def test_auto_learning_rate_is_the_documented_step(solver, loss, step, digits):
+    X = digits[0]
+    params = dict(n_components=16, loss=loss, solver=solver, max_iter=3, random_state=0)
+    auto = DenoisingAutoencoder(**params).fit(X)
+    assert auto.learning_rate == "auto"  # stored as given, resolved in fit
+    explicit = DenoisingAutoencoder(learning_rate=step, **params).fit(X)
+    assert_array_equal(auto.components_, explicit.components_)
+    other = DenoisingAutoencoder(learning_rate=step / 10, **params).fit(X)
+    assert not np.array_equal(auto.components_, other.components_)
+
+
+def test_divergence_message_names_the_step_auto_stands_for():
+    X = np.random.RandomState(0).normal(scale=1e3, size=(200, 20))
+    dae = DenoisingAutoencoder(n_components=30, solver="sgd", activation="relu",
+                               max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match=r"diverged.*learning_rate=0\.01, solver='sgd'"):
+        dae.fit(X)
+
+
 @pytest.mark.parametrize("scaling", ["standardized", "unit_interval"])
 def test_defaults_train_well_on_standardized_and_unit_interval_data(scaling, digits):
     # The default (Adam, squared error, masking 25 %) must learn on either

@@ -6,7 +6,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
 
-# Small, fast instances (scikit-learn keeps the same kind in INIT_PARAMS).
+# Small, fast instances (scikit-learn keeps the same kind in INIT_PARAMS). The
+# stacked estimators run with 1, 2 and 4 layers and the defaults of their
+# per-layer parameters (loss, corruption_levels), which must fit any depth.
 ESTIMATORS = [
     DenoisingAutoencoder(n_components=8, max_iter=5, batch_size=16),
     DenoisingAutoencoder(
@@ -14,21 +16,25 @@ ESTIMATORS = [
         activation="tanh", solver="sgd", learning_rate=0.01, momentum=0.9,
         corruption="gaussian", corruption_level=0.1,
     ),
+    StackedDenoisingAutoencoder(hidden_layer_sizes=(8, 4), max_iter=5, batch_size=16),
+    StackedDenoisingAutoencoder(hidden_layer_sizes=(8,), max_iter=5, batch_size=16),
     StackedDenoisingAutoencoder(
-        hidden_layer_sizes=(8, 4), corruption_levels=(0.1, 0.2), max_iter=5,
-        batch_size=16,
+        hidden_layer_sizes=(8, 8, 4, 4), activation="tanh", max_iter=5, batch_size=16,
     ),
     SdAClassifier(
-        hidden_layer_sizes=(16, 8), corruption_levels=(0.1, 0.2), pretrain_max_iter=3,
-        max_iter=50, batch_size=16, early_stopping=False,
+        hidden_layer_sizes=(16, 8), pretrain_max_iter=3, max_iter=50, batch_size=16,
+        early_stopping=False,
     ),
     SdAClassifier(
-        hidden_layer_sizes=(16,), corruption_levels=0.2, pretrain_max_iter=3,
-        max_iter=50, batch_size=16, solver="adam", learning_rate=0.01,
+        hidden_layer_sizes=(16,), pretrain_max_iter=3, max_iter=50, batch_size=16,
         n_iter_no_change=5,
     ),
+    SdAClassifier(
+        hidden_layer_sizes=(16, 16, 8, 8), pretrain_max_iter=3, max_iter=50,
+        batch_size=16,
+    ),
 ]
-TRANSFORMERS = ESTIMATORS[:3]
+TRANSFORMERS = ESTIMATORS[:5]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -52,7 +58,9 @@ EXTRA_CHECKS = [
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("check_name", EXTRA_CHECKS)
-@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=["tied", "untied", "stacked"])
+@pytest.mark.parametrize(
+    "estimator", TRANSFORMERS, ids=["tied", "untied", "stack2", "stack1", "stack4"]
+)
 def test_extra_sklearn_checks(estimator, check_name):
     if "pandas" in check_name:
         pytest.importorskip("pandas")

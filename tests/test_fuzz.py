@@ -68,6 +68,8 @@ EXPECTED_ERRORS = [
     # skdae
     r"loss='cross_entropy' requires every input value to lie in \[0, 1\].*Rescale the data",
     r"loss='cross_entropy' requires a sigmoid output; .* Use output_activation=None",
+    (r"(pretrain_)?loss=.* gives layer \d+ the cross-entropy, which needs inputs in "
+     r"\[0, 1\].* Pass one loss per layer"),
     r"corruption=.* is not supported on sparse input: .* Use corruption='masking'",
     (r"corruption_levels?( \(layer \d+\))? (is|are) the fractions? of inputs corrupted by "
      r".* must lie in \[0, 1\]"),
@@ -638,7 +640,7 @@ class StackedDenoisingAutoencoderSetParams(_SetParamsMachine):
         p = self.est.get_params()
         if (p["loss"] == "cross_entropy" and p["activation"] != "sigmoid"
                 and len(self.structure()[0]) > 1):
-            return r"requires every input value to lie in \[0, 1\]"
+            return r"gives layer \d+ the cross-entropy, which needs inputs in \[0, 1\]"
         return None
 
     @initialize()
