@@ -47,6 +47,10 @@ def _run_cases_in_child(path, cases, timeout=120):
     otherwise: the cases are small, and on a busy machine BLAS threads make
     them several times slower (the engine's own threads need larger problems
     than these).
+
+    The child runs in the tests' folder: ``python -c`` puts its working
+    directory first on ``sys.path``, and from the project root that would
+    import the uncompiled source tree instead of the installed package.
     """
     env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            **os.environ}
@@ -57,6 +61,7 @@ def _run_cases_in_child(path, cases, timeout=120):
             proc = subprocess.run(
                 [sys.executable, "-c", _CHILD, str(path), json.dumps(todo)],
                 capture_output=True, text=True, timeout=timeout, check=False, env=env,
+                cwd=os.path.dirname(os.path.abspath(__file__)),
             )
             stdout, stderr, died = proc.stdout, proc.stderr, f"exit status {proc.returncode}"
         except subprocess.TimeoutExpired as exc:

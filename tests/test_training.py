@@ -95,8 +95,11 @@ def _interrupt(case, *, after_lines, delay):
     then ``delay`` seconds, send SIGINT; returns the child's output, the
     seconds from the signal to its "INTERRUPTED" line and its exit code."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # (in the tests' folder, so that the installed package is imported, not
+    # the source tree that `python -c` would find in the working directory)
     proc = subprocess.Popen([sys.executable, "-c", CHILD, case], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=os.path.dirname(os.path.abspath(__file__)))
     lines, seen, ready, latency = [], 0, False, None
     try:
         while not ready or seen < after_lines:
