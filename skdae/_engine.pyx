@@ -78,8 +78,12 @@ cdef enum:
 
 # at least this many units per block of a multi-threaded phase
 DEF MIN_BLOCK = 16
-# blocks per thread: enough for a thread that runs late to be made up for
+# blocks per thread: enough for a thread that runs late to be made up for;
+# half as many from minibatches of LARGE_BATCH rows on, whose products are
+# long enough per item, and where each extra block repacks the minibatch in
+# its GEMM (measured at batch 256: 4 per thread ~10 % slower than 1)
 DEF BLOCKS_PER_THREAD = 4
+DEF LARGE_BATCH = 128
 # thread 0 checks for pending signals (Ctrl-C) this often
 DEF POLL_NS = 50000000
 # deepest stack the engine takes
@@ -146,12 +150,16 @@ cdef inline Py_ssize_t _bound(Py_ssize_t n, Py_ssize_t n_blocks, Py_ssize_t i) n
     return min(((n * i // n_blocks) + 8) // 16 * 16, n)
 
 
-cdef inline int _n_blocks(Py_ssize_t n, int n_threads) noexcept nogil:
+cdef inline int _n_blocks(const Epoch *ep, Py_ssize_t n) noexcept nogil:
     """Blocks of a phase over ``n`` units: one for one thread (each product a
-    single BLAS call), else a few per thread of at least 16 units."""
-    if n_threads <= 1:
+    single BLAS call), else a few per thread of at least 16 units. Fixed for
+    a fit (thread count, batch size), as the arithmetic depends on it."""
+    cdef int per_thread = BLOCKS_PER_THREAD
+    if ep.n_threads <= 1:
         return 1
-    return <int> max(1, min((n + MIN_BLOCK - 1) // MIN_BLOCK, BLOCKS_PER_THREAD * n_threads))
+    if ep.batch_size >= LARGE_BATCH:
+        per_thread = BLOCKS_PER_THREAD // 2
+    return <int> max(1, min((n + MIN_BLOCK - 1) // MIN_BLOCK, per_thread * ep.n_threads))
 
 
 cdef inline int _n_chunks(Py_ssize_t rows, int n_threads) noexcept nogil:
@@ -742,14 +750,14 @@ cdef int _ae_next(Epoch *ep, floating tag) noexcept nogil:
     cdef int T = ep.n_threads, i, nb_h
     cdef double batch_loss = 0
     cdef Py_ssize_t h = ep.model.layers[0].n_out
-    nb_h = _n_blocks(h, T)
+    nb_h = _n_blocks(ep, h)
     ep.n_rows = 0
     if ep.kind == AE_PREPARE:
         ep.kind = AE_ENCODE
         ep.n_main = nb_h
         return nb_h
     if ep.kind == AE_DECODE:
-        for i in range(_n_blocks(h, T)):
+        for i in range(_n_blocks(ep, h)):
             batch_loss += ep.item_penalty[i]
         for i in range(ep.n_main):
             batch_loss += ep.item_loss[i]
@@ -764,7 +772,7 @@ cdef int _ae_next(Epoch *ep, floating tag) noexcept nogil:
     if not _begin_batch(ep):
         return 0
     ep.kind = AE_DECODE
-    ep.n_main = _n_blocks(ep.data.d, T)
+    ep.n_main = _n_blocks(ep, ep.data.d)
     if _has_next(ep):
         # key the minibatch after this one now and corrupt it in this phase
         _setup_batch(ep, 1 - ep.cur, ep.batch[ep.cur].start + ep.batch[ep.cur].size)
@@ -925,18 +933,18 @@ cdef int _st_next(Epoch *ep, floating tag) noexcept nogil:
             return 0
         ep.kind = ST_BACKWARD
         ep.layer = L - 1
-        ep.n_main = _n_blocks(ep.model.layers[L - 1].n_in, T)
+        ep.n_main = _n_blocks(ep, ep.model.layers[L - 1].n_in)
         return ep.n_main
     if ep.kind == ST_BACKWARD and ep.layer > 0:
         ep.layer -= 1
         if ep.layer == 0:
-            ep.n_main = _n_blocks(ep.model.layers[0].n_out, T)
+            ep.n_main = _n_blocks(ep, ep.model.layers[0].n_out)
         else:
-            ep.n_main = _n_blocks(ep.model.layers[ep.layer].n_in, T)
+            ep.n_main = _n_blocks(ep, ep.model.layers[ep.layer].n_in)
         return ep.n_main
     if ep.kind == ST_FORWARD and ep.layer + 1 < L - 1:
         ep.layer += 1
-        ep.n_main = _n_blocks(ep.model.layers[ep.layer].n_out, T)
+        ep.n_main = _n_blocks(ep, ep.model.layers[ep.layer].n_out)
         return ep.n_main
     if ep.kind == ST_FORWARD:
         # the softmax layer (one item), and the next minibatch's rows
@@ -953,7 +961,7 @@ cdef int _st_next(Epoch *ep, floating tag) noexcept nogil:
         return 0
     ep.kind = ST_FORWARD
     ep.layer = 0
-    ep.n_main = _n_blocks(ep.model.layers[0].n_out, T)
+    ep.n_main = _n_blocks(ep, ep.model.layers[0].n_out)
     return ep.n_main
 
 
@@ -1012,14 +1020,20 @@ cdef int _poll_signals(Epoch *ep) noexcept with gil:
 
 
 cdef void _keep_pace(Epoch *ep, Pace *pace, int kind, int64_t took) noexcept nogil:
-    """After an item: if it took far longer than this thread's items of the
-    same kind usually do, the thread was descheduled while holding it (another
-    process wanted the core); it then rests, so the others carry on without
-    waiting for it, for 2 ms at first and twice as long each time it happens
-    again soon after, up to 64 ms."""
+    """After an item: if it took far longer than items of the same kind
+    usually take on the team's fastest thread, this thread was descheduled
+    while holding it (another process wanted the core); it then rests, so
+    the others carry on without waiting for it, for 2 ms at first and twice
+    as long each time it happens again soon after, up to 64 ms."""
     cdef int64_t now = skdae_now_ns()
-    cdef double typical = pace.typical[kind]
-    if ep.n_threads > 1 and typical > 0 and took > 8 * typical and took > 300000:
+    cdef double typical = pace.typical[kind], usual = typical
+    cdef int t
+    # against the fastest thread's typical time: a thread that shares its core
+    # all along has a slow typical time of its own
+    for t in range(ep.n_threads):
+        if 0 < ep.pace[t].typical[kind] < usual:
+            usual = ep.pace[t].typical[kind]
+    if ep.n_threads > 1 and typical > 0 and took > 8 * usual and took > 300000:
         if skdae_team_rest(&ep.team, ep.n_threads, pace.rest_ns):
             pace.rested_at = skdae_now_ns()
             pace.rest_ns = min(2 * pace.rest_ns, 64000000)

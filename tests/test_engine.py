@@ -30,7 +30,7 @@ H, D, N = 40, 30, 57
 
 
 def _problem(dtype=np.float64, solver=Solver.SOLVER_ADAM, tied=True, sparse=False,
-             seed=0):
+             seed=0, N=N, H=H):
     """Arguments of one autoencoder epoch, as the estimator builds them."""
     rng = np.random.RandomState(seed)
     X = rng.uniform(0, 1, size=(N, D)).astype(dtype)
@@ -158,16 +158,20 @@ THREADS = [1, 2, 4] if openmp_max_threads() > 1 else [1]
 
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("solver", [Solver.SOLVER_SGD, Solver.SOLVER_ADAM])
-def test_autoencoder_epochs_are_bit_identical_per_thread_count(sparse, solver):
+@pytest.mark.parametrize("shape", [(N, H, 7), (300, 130, 150)],
+                         ids=["small-batch", "large-batch"])
+def test_autoencoder_epochs_are_bit_identical_per_thread_count(sparse, solver, shape):
     # The blocks a thread count makes fix the arithmetic; which thread takes
     # which block does not matter (threads race for blocks differently on
-    # every run). Across thread counts: equal to rounding.
+    # every run). Across thread counts: equal to rounding. (From batch size
+    # 128 on, a phase has half as many blocks per thread.)
+    n_samples, n_hidden, batch_size = shape
     results = {}
     for n_threads in THREADS:
         runs = []
         for _ in range(3):
-            kw = _problem(solver=solver, sparse=sparse)
-            loss_sum = _run(kw, n_threads=n_threads)[0]
+            kw = _problem(solver=solver, sparse=sparse, N=n_samples, H=n_hidden)
+            loss_sum = _run(kw, n_threads=n_threads, batch_size=batch_size)[0]
             runs.append([loss_sum] + [p.copy() for p in kw["params"] if p is not None])
         for other in runs[1:]:
             for a, b in zip(runs[0], other):
