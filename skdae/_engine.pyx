@@ -84,6 +84,8 @@ DEF MIN_BLOCK = 16
 # its GEMM (measured at batch 256: 4 per thread ~10 % slower than 1)
 DEF BLOCKS_PER_THREAD = 4
 DEF LARGE_BATCH = 128
+# values of a gradient chunk computed and stepped while in cache (_update_block)
+DEF STEP_CHUNK = 16384
 # thread 0 checks for pending signals (Ctrl-C) this often
 DEF POLL_NS = 50000000
 # deepest stack the engine takes
@@ -284,6 +286,36 @@ cdef void _outer(
     else:
         _gemm(True, False, <int> (i1 - i0), <int> (o1 - o0), <int> rows, alpha, P,
               <int> ld_p, Q, <int> ld_q, beta, C, <int> L.W.cols)
+
+
+cdef void _update_block(const Optimizer *opt, Layer *L, Block blk, Py_ssize_t rows,
+                        const floating *P, Py_ssize_t ld_p, const floating *Q,
+                        Py_ssize_t ld_q, floating tag) noexcept nogil:
+    """The update of ``L[blk]`` from its gradient ``P^T Q`` (``P`` (rows, i1
+    - i0), ``Q`` (rows, o1 - o0)) and the L2 term. Plain SGD: one product
+    into the weights. Other solvers: the gradient is computed a few storage
+    rows at a time into the gradient buffer and stepped while still in cache
+    (with small minibatches the update is bound by memory traffic)."""
+    cdef floating lr = <floating> opt.step
+    cdef Block sub = blk
+    cdef Py_ssize_t c, n, end
+    if opt.fused:
+        _outer(L, L.W.w, blk, rows, P, ld_p, Q, ld_q, -lr, 1 - lr * <floating> L.W.decay)
+        return
+    # storage rows: output units of a transposed layer, else input units
+    n = max(1, STEP_CHUNK // max(1, blk.i1 - blk.i0 if L.transposed else blk.o1 - blk.o0))
+    c = blk.o0 if L.transposed else blk.i0
+    end = blk.o1 if L.transposed else blk.i1
+    while c < end:
+        if L.transposed:
+            sub.o0, sub.o1 = c, min(c + n, end)
+            _outer(L, L.W.g, sub, rows, P, ld_p, Q + (c - blk.o0), ld_q, 1, 0)
+            _step(opt, &L.W, sub.o0, sub.o1, blk.i0, blk.i1, tag)
+        else:
+            sub.i0, sub.i1 = c, min(c + n, end)
+            _outer(L, L.W.g, sub, rows, P + (c - blk.i0), ld_p, Q, ld_q, 1, 0)
+            _step(opt, &L.W, sub.i0, sub.i1, blk.o0, blk.o1, tag)
+        c += n
 
 
 cdef void _scale_block(const Layer *L, void *dst, Py_ssize_t j0, Py_ssize_t j1,
@@ -869,15 +901,11 @@ cdef void _st_backward(Epoch *ep, int l, Py_ssize_t i0, Py_ssize_t i1,
     cdef floating *Hl = <floating *> ep.H[l]
     cdef floating *S = <floating *> ep.S
     cdef Py_ssize_t rows = ep.batch[ep.cur].size, n_in = L.n_in
-    cdef bint fused = ep.opt.fused
-    cdef floating lr = <floating> ep.opt.step
     if i1 <= i0:
         return
     _backprop_rows(L, i0, i1, rows, G, L.n_out, S + i0, n_in)
-    _outer(L, L.W.w if fused else L.W.g, _block(i0, i1, 0, L.n_out), rows, Hl + i0, n_in, G,
-           L.n_out, -lr if fused else 1, 1 - lr * <floating> L.W.decay if fused else 0)
-    if not fused:
-        _step_inputs(&ep.opt, L, i0, i1, tag)
+    _update_block(&ep.opt, L, _block(i0, i1, 0, L.n_out), rows, Hl + i0, n_in, G, L.n_out,
+                  tag)
     _hidden_delta(Hl, n_in, rows, i0, i1, S, Hl, below.activation, <floating *> below.b.g)
     _step_bias(&ep.opt, &below.b, i0, i1, tag)
 
@@ -885,13 +913,19 @@ cdef void _st_backward(Epoch *ep, int l, Py_ssize_t i0, Py_ssize_t i1,
 cdef void _st_backward_data(Epoch *ep, Py_ssize_t o0, Py_ssize_t o1,
                             floating tag) noexcept nogil:
     """Layer 0, output units ``[o0, o1)``: the update of its weights from
-    ``X~^T G`` (its biases were stepped with the layer above)."""
+    ``X~^T G`` (its biases were stepped with the layer above). Dense input:
+    as any layer's block (``_update_block``); CSR: the products scattered
+    over the stored entries, then the step."""
     cdef Layer *L = &ep.model.layers[0]
     cdef Batch *bt = &ep.batch[ep.cur]
     cdef floating *G = <floating *> ep.H[1]
     cdef bint fused = ep.opt.fused
     cdef floating lr = <floating> ep.opt.step
     if o1 <= o0:
+        return
+    if not ep.data.sparse:
+        _update_block(&ep.opt, L, _block(0, L.n_in, o0, o1), bt.size,
+                      <const floating *> bt.inputs, ep.data.d, G + o0, L.n_out, tag)
         return
     _data_gradient(ep, bt, L, L.W.w if fused else L.W.g, o0, o1, G + o0, L.n_out,
                    -lr if fused else 1, 1 - lr * <floating> L.W.decay if fused else 0)
@@ -1126,17 +1160,29 @@ cdef void _layout(Epoch *ep, Arena *a, size_t f) noexcept nogil:
     cdef Py_ssize_t B = ep.batch_size, d = ep.data.d, width = 0
     cdef int s, k, L = m.n_layers
     cdef int n_items = BLOCKS_PER_THREAD * ep.n_threads + 1
+    cdef size_t largest = 0
+    cdef void *shared = NULL
     cdef Batch *bt
     ep.item_loss = <double *> _take(a, n_items * sizeof(double))
     ep.item_penalty = <double *> _take(a, n_items * sizeof(double))
     ep.pace = <Pace *> _take(a, ep.n_threads * sizeof(Pace))
     for k in range(L):
-        if not ep.opt.fused and not (m.kind == MODEL_AUTOENCODER and m.tied and k == 1):
-            m.layers[k].W.g = _take(a, m.layers[k].W.rows * m.layers[k].W.cols * f)
         m.layers[k].b.g = _take(a, m.layers[k].n_out * f)
         width = max(width, m.layers[k].n_in)
-    if m.kind == MODEL_AUTOENCODER and m.tied:
-        m.layers[1].W.g = m.layers[0].W.g
+        largest = max(largest, <size_t> (m.layers[k].W.rows * m.layers[k].W.cols))
+    if not ep.opt.fused and m.kind == MODEL_AUTOENCODER:
+        # an item computes and steps both halves of its units' gradient
+        m.layers[0].W.g = _take(a, m.layers[0].W.rows * m.layers[0].W.cols * f)
+        m.layers[1].W.g = (m.layers[0].W.g if m.tied else
+                           _take(a, m.layers[1].W.rows * m.layers[1].W.cols * f))
+    elif not ep.opt.fused:
+        # a stack updates one layer per phase, each item stepping the block
+        # whose gradient it has just computed: one buffer serves every layer
+        # (and stays in cache: on a 3 x 1000 stack at batch 5, an epoch is
+        # bound by memory traffic)
+        shared = _take(a, largest * f)
+        for k in range(L):
+            m.layers[k].W.g = shared
     for s in range(2):
         bt = &ep.batch[s]
         bt.keys = <uint64_t *> _take(a, B * sizeof(uint64_t))
