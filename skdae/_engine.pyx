@@ -556,6 +556,25 @@ cdef void _data_gradient(Epoch *ep, const Batch *bt, const Layer *L, void *dst,
                 row[j] += v * g[j]
 
 
+cdef void _data_update(Epoch *ep, const Batch *bt, Layer *L, Py_ssize_t o0,
+                       Py_ssize_t o1, const floating *G, Py_ssize_t ld_g,
+                       floating tag) noexcept nogil:
+    """The first layer's update of output units ``[o0, o1)`` from ``X~^T G``
+    (``G`` points at column ``o0``). Dense: as any layer's block
+    (``_update_block``); CSR: the products scattered over the stored entries
+    (``_data_gradient``), then the step."""
+    cdef bint fused = ep.opt.fused
+    cdef floating lr = <floating> ep.opt.step
+    if not ep.data.sparse:
+        _update_block(&ep.opt, L, _block(0, L.n_in, o0, o1), bt.size,
+                      <const floating *> bt.inputs, ep.data.d, G, ld_g, tag)
+        return
+    _data_gradient(ep, bt, L, L.W.w if fused else L.W.g, o0, o1, G, ld_g,
+                   -lr if fused else 1, 1 - lr * <floating> L.W.decay if fused else 0)
+    if not fused:
+        _step_units(&ep.opt, L, o0, o1, tag)
+
+
 cdef void _setup_batch(Epoch *ep, int slot, Py_ssize_t start) noexcept nogil:
     """Minibatch ``slot`` starts at ``start``: its size, its rows' noise keys
     (drawn in order from the engine's stream) and, for CSR, each row's first
@@ -913,24 +932,11 @@ cdef void _st_backward(Epoch *ep, int l, Py_ssize_t i0, Py_ssize_t i1,
 cdef void _st_backward_data(Epoch *ep, Py_ssize_t o0, Py_ssize_t o1,
                             floating tag) noexcept nogil:
     """Layer 0, output units ``[o0, o1)``: the update of its weights from
-    ``X~^T G`` (its biases were stepped with the layer above). Dense input:
-    as any layer's block (``_update_block``); CSR: the products scattered
-    over the stored entries, then the step."""
-    cdef Layer *L = &ep.model.layers[0]
-    cdef Batch *bt = &ep.batch[ep.cur]
-    cdef floating *G = <floating *> ep.H[1]
-    cdef bint fused = ep.opt.fused
-    cdef floating lr = <floating> ep.opt.step
+    ``X~^T G`` (its biases were stepped with the layer above)."""
     if o1 <= o0:
         return
-    if not ep.data.sparse:
-        _update_block(&ep.opt, L, _block(0, L.n_in, o0, o1), bt.size,
-                      <const floating *> bt.inputs, ep.data.d, G + o0, L.n_out, tag)
-        return
-    _data_gradient(ep, bt, L, L.W.w if fused else L.W.g, o0, o1, G + o0, L.n_out,
-                   -lr if fused else 1, 1 - lr * <floating> L.W.decay if fused else 0)
-    if not fused:
-        _step_units(&ep.opt, L, o0, o1, tag)
+    _data_update(ep, &ep.batch[ep.cur], &ep.model.layers[0], o0, o1,
+                 (<floating *> ep.H[1]) + o0, ep.model.layers[0].n_out, tag)
 
 
 cdef int _st_item(Epoch *ep, int item, floating tag) noexcept nogil:
