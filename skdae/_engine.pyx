@@ -79,9 +79,10 @@ cdef enum:
 # at least this many units per block of a multi-threaded phase
 DEF MIN_BLOCK = 16
 # blocks per thread: enough for a thread that runs late to be made up for;
-# half as many from minibatches of LARGE_BATCH rows on, whose products are
-# long enough per item, and where each extra block repacks the minibatch in
-# its GEMM (measured at batch 256: 4 per thread ~10 % slower than 1)
+# one from minibatches of LARGE_BATCH rows on. There every GEMM of a block
+# packs the whole minibatch operand (B x d) again, a cost that grows with the
+# block count while the block's flops shrink: at batch 256, h 500, 2 blocks
+# per thread were 6-10 % slower than 1 (same-run pairs, bench_ab.py).
 DEF BLOCKS_PER_THREAD = 4
 DEF LARGE_BATCH = 128
 # values of a gradient chunk computed and stepped while in cache (_update_block)
@@ -160,7 +161,7 @@ cdef inline int _n_blocks(const Epoch *ep, Py_ssize_t n) noexcept nogil:
     if ep.n_threads <= 1:
         return 1
     if ep.batch_size >= LARGE_BATCH:
-        per_thread = BLOCKS_PER_THREAD // 2
+        per_thread = 1
     return <int> max(1, min((n + MIN_BLOCK - 1) // MIN_BLOCK, per_thread * ep.n_threads))
 
 
