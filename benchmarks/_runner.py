@@ -1,7 +1,7 @@
 """Subprocess runner shared by the benchmark scripts, and their A/B builds.
 
-Private helper module of ``bench_training.py``, ``bench_sparse.py`` and
-``bench_contention.py``. It knows how to
+Private helper module of ``bench_training.py``, ``bench_sparse.py``,
+``bench_contention.py`` and ``bench_ab.py``. It knows how to
 
 - build a worker's environment (thread counts, the machine's OpenBLAS
   variables, the interpreter's own ``PYTHONPATH``);

@@ -30,13 +30,17 @@ Per row the table gives the median epoch of each build, their ratio, the median
 and the quartiles of the per-pair ratios A / B, the ratio of each build's
 fastest quarter of epochs (the least disturbed ones), and the ratio of the
 CPU seconds the two workers used (all threads). ``--threads`` sets
-OMP_NUM_THREADS (and the BLAS variables) for both.
+OMP_NUM_THREADS (and the BLAS variables) for both, ``--b-threads`` for B alone:
+with ``--compare-python`` naming this same interpreter, that compares two thread
+counts of one build.
 
 Usage::
 
     python benchmarks/bench_ab.py --compare-python OTHER/bin/python --unset-openblas-coretype
     python benchmarks/bench_ab.py --compare-python OTHER/bin/python --rows f32-b20 --pairs 40
     python benchmarks/bench_ab.py --compare-python OTHER/bin/python --quick   # smoke run
+    python benchmarks/bench_ab.py --compare-python "$(which python)" --rows f32-b20 \
+        --threads 8 --b-threads 2                   # 8 threads against 2, one build
 """
 
 import argparse
@@ -132,13 +136,13 @@ def _worker(cfg):
 class Worker:
     """One build's long-lived worker process for one row."""
 
-    def __init__(self, args, build, row):
+    def __init__(self, args, build, row, threads):
         cfg = dict(ROWS[row][1], data_home=args.data_home)
         self.build, self.walls, self.cpus = build, [], []
         self.proc = subprocess.Popen(
             [build.python, os.path.abspath(__file__), "--worker", json.dumps(cfg)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env=_runner.worker_env(args, threads=args.threads, build=build),
+            env=_runner.worker_env(args, threads=threads, build=build),
             cwd=tempfile.gettempdir())
         self.ready = self._answer()
         _runner.check_worker_build(self.ready, build)
@@ -166,7 +170,8 @@ class Worker:
 
 def measure(args, row):
     a_build, b_build = _runner.builds(args)
-    workers = [Worker(args, a_build, row), Worker(args, b_build, row)]
+    workers = [Worker(args, a_build, row, args.threads),
+               Worker(args, b_build, row, args.b_threads or args.threads)]
     seen = set()
     for w in workers:
         _runner.print_threadpools(w.ready, "%s %s" % (row, w.build.label), seen)
@@ -206,6 +211,8 @@ def parse_args(argv=None):
                    help="seconds between two epochs (lets the other build's threads "
                    "go to sleep)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--b-threads", type=int, default=None,
+                   help="threads of build B (default: --threads)")
     p.add_argument("--data-home", default=None,
                    help="folder with the MNIST IDX files (default: SKDAE_DATA)")
     p.add_argument("--quick", action="store_true", help="2 pairs of f32-b256 and csr")
@@ -229,8 +236,8 @@ def main(argv=None):
         _worker(json.loads(args.worker))
         return
     _runner.print_machine(args, __file__)
-    print("threads: %d; %d pairs per row, alternating A B / B A, %.1f s apart"
-          % (args.threads, args.pairs, args.pause), flush=True)
+    print("threads: A %d, B %d; %d pairs per row, alternating A B / B A, %.1f s apart"
+          % (args.threads, args.b_threads or args.threads, args.pairs, args.pause), flush=True)
     results = {}
     for row in args.rows:
         with _runner.bench_lock(args.lock):

@@ -170,3 +170,46 @@ def test_training_stops_after_n_iter_no_change_plus_one_epochs_without_improveme
                         n_iter_no_change=n_iter_no_change, early_stopping=False,
                         max_iter=50, random_state=0).fit(X, y)
     assert dae.n_iter_ == clf.n_iter_ == n_iter_no_change + 2
+
+
+@pytest.mark.parametrize("openmp, cores, units, expected", [
+    (8, 2, 500, 2),    # OMP_NUM_THREADS above the cores: one thread per core
+    (4, 2, 500, 2),
+    (2, 8, 500, 2),    # fewer OpenMP threads than cores
+    (8, 8, 40, 2),     # at least 16 units per thread
+    (8, 1, 500, 1),
+])
+def test_engine_threads_are_capped_by_cores_and_units(monkeypatch, openmp, cores, units,
+                                                      expected):
+    # the team never oversubscribes: OMP_NUM_THREADS=8 on 2 cores runs (and computes)
+    # exactly what 2 threads do
+    from skdae import _training
+
+    monkeypatch.setattr(_training, "openmp_max_threads", lambda: openmp)
+    monkeypatch.setattr(_training.os, "cpu_count", lambda: cores)
+    assert _training.engine_threads(1e9, units)[0] == expected
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+@pytest.mark.parametrize("oversubscription", [2, 4])
+def test_more_openmp_threads_than_cores_fit_like_one_per_core(oversubscription):
+    # bit for bit the fit of OMP_NUM_THREADS = cores (the team is capped at the cores)
+    code = textwrap.dedent("""
+        import hashlib, numpy as np
+        from skdae import DenoisingAutoencoder, _training
+        X = np.random.RandomState(0).uniform(size=(600, 784)).astype(np.float32)
+        m = DenoisingAutoencoder(256, max_iter=2, batch_size=20, random_state=0,
+                                 tol=0).fit(X)
+        print(_training.engine_threads(10.0 * 20 * 784 * 256, 256)[0],
+              hashlib.sha256(m.components_.tobytes()).hexdigest())
+    """)
+    cores = min(os.cpu_count(), 256 // 16)
+    runs = {}
+    for n in (cores, oversubscription * cores):
+        env = dict(os.environ, OMP_NUM_THREADS=str(n))
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, cwd=os.path.dirname(__file__), timeout=300)
+        assert out.returncode == 0, out.stderr
+        runs[n] = out.stdout.split()
+    assert runs[cores][0] == str(cores)  # the threaded engine ran
+    assert runs[cores] == runs[oversubscription * cores]
