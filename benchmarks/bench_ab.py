@@ -22,6 +22,9 @@ f64-b256    the same in float64, batch 256
 csr         ``bench_sparse.py``'s MNIST row: a fresh fit of one epoch of
             DenoisingAutoencoder(100, ..., batch_size=256) on the CSR matrix
 dense-twin  the same fit on the dense array
+dae20-30k   ``bench_contention.py``'s ``dae20``: the first 30 000 images, batch 20, a
+            fresh model per timed epoch (one ``partial_fit``)
+dae256-30k  its ``dae256``, the same at batch 256
 finetune    one fine-tuning epoch of ``sda_mnist.py --quick`` (3 x 1000 sigmoid
             layers, SGD lr 0.05 momentum 0.9, batch 5, 10 000 images), timed as a
             ``fit`` with ``pretrain=False`` and ``max_iter=1``
@@ -69,6 +72,10 @@ ROWS = {
             dict(kind="fit", n=60000, batch=256, dtype="float32", h=100, sparse=True)),
     "dense-twin": ("dense MNIST fit, 1 epoch, h 100, batch 256",
                    dict(kind="fit", n=60000, batch=256, dtype="float32", h=100, sparse=False)),
+    "dae20-30k": ("bench_contention's dae20: fresh model, 30 000 rows, batch 20",
+                  dict(kind="fresh", n=30000, batch=20, dtype="float32", h=500)),
+    "dae256-30k": ("bench_contention's dae256: fresh model, 30 000 rows, batch 256",
+                   dict(kind="fresh", n=30000, batch=256, dtype="float32", h=500)),
     "finetune": ("SdA fine-tuning epoch, batch 5, 10 000 images",
                  dict(kind="finetune", n=10000)),
 }
@@ -103,6 +110,12 @@ def _worker(cfg):
 
         def epoch():
             model.partial_fit(X)
+    elif cfg["kind"] == "fresh":
+        X = X.astype(cfg["dtype"])
+        dae(cfg["h"], cfg["batch"]).partial_fit(X[:2000])
+
+        def epoch():
+            dae(cfg["h"], cfg["batch"]).partial_fit(X)
     elif cfg["kind"] == "fit":
         if cfg["sparse"]:
             X = sp.csr_matrix(X)
@@ -204,7 +217,7 @@ def summary(workers):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rows", default=",".join(ROWS),
+    p.add_argument("--rows", default="f32-b20,f32-b256,f64-b256,csr,dense-twin,finetune",
                    help="comma-separated subset of %s" % ",".join(ROWS))
     p.add_argument("--pairs", type=int, default=12, help="timed A/B pairs per row")
     p.add_argument("--pause", type=float, default=0.3,
