@@ -18,7 +18,6 @@ It also picks the engine's thread count (:func:`engine_threads`).
 """
 
 import os
-import threading
 import time
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -53,34 +52,6 @@ except ImportError:  # scikit-learn < 1.9: no callbacks, fit runs as before
 
 
 _THREADPOOL_CONTROLLER = None
-# BLAS is limited to one thread while any threaded epoch runs in this process:
-# concurrent fits (joblib's threading backend, dask threads) share one limit,
-# set by the first to start and restored by the last to end. Each taking and
-# restoring its own would let the first to end give BLAS its threads back
-# under the others' engine threads (oversubscription, and products that round
-# differently from a fit run alone).
-_BLAS_LIMIT_LOCK = threading.Lock()
-_BLAS_LIMIT = None
-_BLAS_LIMIT_USERS = 0
-
-
-@contextmanager
-def _single_threaded_blas():
-    global _BLAS_LIMIT, _BLAS_LIMIT_USERS, _THREADPOOL_CONTROLLER
-    with _BLAS_LIMIT_LOCK:
-        if _BLAS_LIMIT_USERS == 0:
-            if _THREADPOOL_CONTROLLER is None:
-                _THREADPOOL_CONTROLLER = ThreadpoolController()
-            _BLAS_LIMIT = _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
-        _BLAS_LIMIT_USERS += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LIMIT_LOCK:
-            _BLAS_LIMIT_USERS -= 1
-            if _BLAS_LIMIT_USERS == 0:
-                _BLAS_LIMIT.restore_original_limits()
-                _BLAS_LIMIT = None
 
 # A multi-threaded engine hands work between its threads a few times per
 # minibatch; below this many flops per minibatch (10 * batch * d * h for one
@@ -99,10 +70,13 @@ def engine_threads(batch_flops, n_units):
     of the epoch: no oversubscription. With one, the products are left to the
     BLAS library's own threads.
     """
+    global _THREADPOOL_CONTROLLER
     n_threads = max(1, min(openmp_max_threads(), os.cpu_count() or 1, n_units // 16))
     if n_threads == 1 or batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
         return 1, nullcontext()
-    return n_threads, _single_threaded_blas()
+    if _THREADPOOL_CONTROLLER is None:
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # Bookkeeping the loop keeps on the estimator, saved with each snapshot.

@@ -213,28 +213,3 @@ def test_more_openmp_threads_than_cores_fit_like_one_per_core(oversubscription):
         runs[n] = out.stdout.split()
     assert runs[cores][0] == str(cores)  # the threaded engine ran
     assert runs[cores] == runs[oversubscription * cores]
-
-
-def test_concurrent_threaded_epochs_share_one_blas_limit():
-    # the first fit to end must not give BLAS its threads back under another
-    # fit's engine threads (joblib's threading backend runs fits side by side)
-    import threadpoolctl
-
-    from skdae import _training
-
-    def blas_threads():
-        return {p["prefix"]: p["num_threads"]
-                for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"}
-
-    if not blas_threads():
-        pytest.skip("no BLAS library that threadpoolctl controls")
-    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        before = blas_threads()
-        first, second = _training._single_threaded_blas(), _training._single_threaded_blas()
-        first.__enter__()
-        second.__enter__()
-        assert set(blas_threads().values()) == {1}
-        first.__exit__(None, None, None)
-        assert set(blas_threads().values()) == {1}
-        second.__exit__(None, None, None)
-        assert blas_threads() == before
