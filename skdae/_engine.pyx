@@ -155,8 +155,9 @@ cdef inline Py_ssize_t _bound(Py_ssize_t n, Py_ssize_t n_blocks, Py_ssize_t i) n
 
 cdef inline int _n_blocks(const Epoch *ep, Py_ssize_t n) noexcept nogil:
     """Blocks of a phase over ``n`` units: one for one thread (each product a
-    single BLAS call), else a few per thread of at least 16 units. Fixed for
-    a fit (thread count, batch size), as the arithmetic depends on it."""
+    single BLAS call), else a few per thread (one from LARGE_BATCH rows on)
+    of at least 16 units. Fixed for a fit (thread count, batch size), as the
+    arithmetic depends on it."""
     cdef int per_thread = BLOCKS_PER_THREAD
     if ep.n_threads <= 1:
         return 1
@@ -809,7 +810,7 @@ cdef int _ae_next(Epoch *ep, floating tag) noexcept nogil:
         ep.n_main = nb_h
         return nb_h
     if ep.kind == AE_DECODE:
-        for i in range(_n_blocks(ep, h)):
+        for i in range(nb_h):
             batch_loss += ep.item_penalty[i]
         for i in range(ep.n_main):
             batch_loss += ep.item_loss[i]
@@ -1176,7 +1177,6 @@ cdef void _layout(Epoch *ep, Arena *a, size_t f) noexcept nogil:
     for k in range(L):
         m.layers[k].b.g = _take(a, m.layers[k].n_out * f)
         width = max(width, m.layers[k].n_in)
-        largest = max(largest, <size_t> (m.layers[k].W.rows * m.layers[k].W.cols))
     if not ep.opt.fused and m.kind == MODEL_AUTOENCODER:
         # an item computes and steps both halves of its units' gradient
         m.layers[0].W.g = _take(a, m.layers[0].W.rows * m.layers[0].W.cols * f)
@@ -1187,6 +1187,8 @@ cdef void _layout(Epoch *ep, Arena *a, size_t f) noexcept nogil:
         # whose gradient it has just computed: one buffer serves every layer
         # (and stays in cache: on a 3 x 1000 stack at batch 5, an epoch is
         # bound by memory traffic)
+        for k in range(L):
+            largest = max(largest, <size_t> (m.layers[k].W.rows * m.layers[k].W.cols))
         shared = _take(a, largest * f)
         for k in range(L):
             m.layers[k].W.g = shared

@@ -164,7 +164,7 @@ def test_autoencoder_epochs_are_bit_identical_per_thread_count(sparse, solver, s
     # The blocks a thread count makes fix the arithmetic; which thread takes
     # which block does not matter (threads race for blocks differently on
     # every run). Across thread counts: equal to rounding. (From batch size
-    # 128 on, a phase has half as many blocks per thread.)
+    # 128 on, a phase has one block per thread.)
     n_samples, n_hidden, batch_size = shape
     results = {}
     for n_threads in THREADS:
