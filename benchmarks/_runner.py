@@ -506,12 +506,10 @@ def write_json(path, script, tables, **extra):
 
 
 def cell(x):
-    """A table cell as text: floats with 3 significant decimals at most."""
+    """A table cell as text: a number as the script rounded it, None as "n/a"."""
     if x is None:
         return "n/a"
-    if isinstance(x, float):
-        return "%.3g" % x if abs(x) < 1 else "%.2f" % x if abs(x) < 100 else "%.0f" % x
-    return str(x)
+    return "%.6g" % x if isinstance(x, float) else str(x)
 
 
 def markdown(t):

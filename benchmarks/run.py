@@ -38,7 +38,9 @@ import datetime
 import json
 import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,12 +75,12 @@ TABLES = {
         budget=30),
     "features": dict(
         script="mnist_features.py",
-        quick=["--quick", "--no-epoch-progress"],
-        full=["--no-epoch-progress"],
+        quick=["--quick", "--seeds", "0", "1", "--no-epoch-progress"],
+        full=["--seeds", "0", "1", "--no-epoch-progress"],
         smoke=SMOKE_DIGITS + ["--rows", "pca,dae", "--pca-sizes", "16", "--dae-sizes", "16",
                               "--noise-levels", "0.25", "--epochs", "1",
                               "--no-epoch-progress"],
-        budget=150),
+        budget=180),
     "sda": dict(
         script="sda_mnist.py",
         quick=["--quick", "--seeds", "0", "1", "--rows", "sda,nopre"],
@@ -120,8 +122,12 @@ PERF_RE = r"(<!-- perf -->)(.*?)(<!-- /perf -->)"
 
 
 def parse_args(argv=None):
+    budgets = ", ".join("%s %s" % (n, "%d s" % t["budget"] if t["quick"] else "--full only")
+                        for n, t in TABLES.items())
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                epilog=__doc__.split("\n\n", 1)[1],
+                                epilog=__doc__.split("\n\n", 1)[1]
+                                + "\nTables and their --quick budgets on 2 cores: " + budgets
+                                + " (a table that takes 3 times its budget is stopped).",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--quick", action="store_true", help="short settings, <= 15 min")
@@ -177,19 +183,44 @@ def run_table(args, name, spec):
     os.close(fd)
     cmd = [sys.executable, script] + spec[args.mode] + ["--json", out]
     print("\n== %s: %s" % (name, " ".join(cmd[1:-2])), flush=True)
+    # its own process group, so that a stop also ends the workers it started
+    proc = subprocess.Popen(cmd, env=env_for(args), cwd=ROOT, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, env=env_for(args), cwd=ROOT)
+        proc.wait(timeout=3 * spec["budget"] if args.quick else None)
         if proc.returncode != 0:
             return "failed: exit status %d" % proc.returncode
         with open(out) as f:
             tables = json.load(f)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        os.killpg(proc.pid, signal.SIGTERM)  # the scripts clean up on SIGTERM
+        proc.wait()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return "failed: stopped after %d s, 3 times its budget" % (3 * spec["budget"])
     except (OSError, ValueError) as exc:
         return "failed: %s" % exc
     finally:
         os.remove(out)
     if isinstance(tables, dict):  # one table: it fills this entry's markers
-        return [dict(tables, name=name)]
+        tables = [dict(tables, name=name)]
+    for t in tables:
+        # a script that writes its own JSON: the runner's machine fills what it lacks, and
+        # the command is written as the page's others are
+        if not {"date", "blas", "skdae"} <= set(t.get("machine", {})):
+            t["machine"] = dict(measured_machine(args), **t.get("machine", {}))
+        argv = shlex.split(t.get("command", ""))
+        at = next((i for i, a in enumerate(argv) if a.endswith(spec["script"])), None)
+        t["command"] = _runner.command_line(script, argv[at + 1:] if at is not None
+                                            else spec[args.mode])
     return tables
+
+
+def measured_machine(args):
+    """:func:`_runner.machine` as the measured commands see it (their environment)."""
+    code = "import json, _runner; print(json.dumps(_runner.machine()))"
+    out = subprocess.run([sys.executable, "-c", code], env=env_for(args), cwd=HERE,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def caption(t, args, commit):

@@ -238,9 +238,9 @@ def sda_table(args, settings, runs):
         err = [r["test_error"] for r in rs]
         med = {k: float(np.median([r[k] for r in rs]))
                for k in ("val_error", "pretrain_s", "finetune_s", "total_s")}
-        rows.append([name, len(rs), round(float(np.mean(err)), 2),
+        rows.append([name, len(rs), "%.2f" % np.mean(err),
                      "%.2f-%.2f" % (min(err), max(err)) if len(rs) > 1 else "-",
-                     round(med["val_error"], 2), round(med["pretrain_s"]),
+                     "%.2f" % med["val_error"], round(med["pretrain_s"]),
                      round(med["finetune_s"]), round(med["total_s"] / 60, 1),
                      "; ".join(r["epochs"] for r in rs)])
     data = "digits" if args.data_home == "digits" else "MNIST"
