@@ -55,8 +55,9 @@ import _runner  # noqa: E402
 SMOKE_DIGITS = ["--data-home", "digits"]
 
 #: table -> script, arguments per mode (None: not run in that mode), budget of
-#: --quick in seconds on 2 quiet cores. A script may write several tables
-#: (its JSON is then a list): the names are those of its tables.
+#: --quick in seconds on 2 quiet cores (together 15 minutes). A script may
+#: write several tables (its JSON is then a list): the names are those of its
+#: tables; a script's one table fills its entry's markers.
 TABLES = {
     "training": dict(
         script="bench_training.py",
@@ -66,13 +67,13 @@ TABLES = {
         smoke=SMOKE_DIGITS + ["--peers", "skdae,torch,floor", "--batch-sizes", "20",
                               "--epochs", "1", "--repeats", "1", "--n-hidden", "32",
                               "--warmup", "100", "--wait-quiet", "0", "--lock", ""],
-        budget=240),
+        budget=180),
     "gemm": dict(
         script="gemm_rates.py",
         quick=["--threads", "2", "--repeats", "3"],
         full=["--threads", "1", "2", "--repeats", "7"],
         smoke=["--threads", "1", "--repeats", "1", "--smoke"],
-        budget=30),
+        budget=20),
     "features": dict(
         script="mnist_features.py",
         quick=["--quick", "--seeds", "0", "1", "--no-epoch-progress"],
@@ -80,14 +81,14 @@ TABLES = {
         smoke=SMOKE_DIGITS + ["--rows", "pca,dae", "--pca-sizes", "16", "--dae-sizes", "16",
                               "--noise-levels", "0.25", "--epochs", "1",
                               "--no-epoch-progress"],
-        budget=180),
+        budget=120),
     "sda": dict(
         script="sda_mnist.py",
         quick=["--quick", "--seeds", "0", "1", "--rows", "sda,nopre"],
         full=None,
         smoke=SMOKE_DIGITS + ["--rows", "sda", "--layers", "32", "32",
                               "--pretrain-epochs", "1", "--finetune-epochs", "1"],
-        budget=300),
+        budget=270),
     "sda-full": dict(
         script="sda_mnist.py",
         quick=None,
@@ -101,22 +102,24 @@ TABLES = {
         smoke=SMOKE_DIGITS + ["--workloads", "dae20", "--configs", "quiet-2,busy-2",
                               "--no-holds", "--n-samples", "500", "--warmup", "100",
                               "--repeats", "1", "--wait-quiet", "0", "--lock", ""],
-        budget=240),
+        budget=210),
     "csr": dict(
         script="bench_sparse.py",
         quick=["--quick", "--wait-quiet", "0"],
         full=["--repeats", "2"],
         smoke=["--workloads", "synthetic", "--n-samples", "500", "--n-features", "200",
                "--repeats", "1", "--wait-quiet", "0", "--lock", ""],
-        budget=60),
+        budget=45),
     "outliers": dict(
         script="bench_outliers.py",
         quick=["--quick"],
         full=[],
         smoke=None,
-        budget=90),
+        budget=55),
 }
 
+#: The page stays one page.
+MAX_LINES = 250
 TABLE_RE = r"(<!-- table: %s -->\n)(.*?)(<!-- /table -->)"
 PERF_RE = r"(<!-- perf -->)(.*?)(<!-- /perf -->)"
 
@@ -255,14 +258,17 @@ def rewrite(path, pattern, text):
 
 
 def _find(t, **where):
+    """The row of table ``t`` whose cells equal ``where`` (a peer's "*" left out)."""
     cols = t["columns"]
     for r in t["rows"]:
-        if all(str(r[cols.index(k)]) == str(v) for k, v in where.items()):
+        if all(str(r[cols.index(k)]).rstrip("*") == str(v) for k, v in where.items()):
             return dict(zip(cols, r))
     return None
 
 
-def _times(ratio, who):
+def _times(t, peer, who):
+    """"N× faster than WHO" from the peer's "/ skdae" at batch 20, or None."""
+    ratio = (_find(t, peer=peer, batch=20) or {}).get("/ skdae")
     if not isinstance(ratio, (int, float)):
         return None
     return ("%.1f× faster than %s" % (ratio, who) if ratio >= 1
@@ -275,14 +281,12 @@ def perf_line(t):
     b256 = _find(t, peer="skdae", batch=256)
     if b20 is None or not isinstance(b20.get("s/epoch"), (int, float)):
         return None
-    peers = [p for p in (_times(_find(t, peer="torch", batch=20) and
-                                _find(t, peer="torch", batch=20)["/ skdae"],
-                                "a hand-written PyTorch CPU loop"),
-                         _times(_find(t, peer="mlp", batch=20) and
-                                _find(t, peer="mlp", batch=20)["/ skdae"],
-                                "sklearn's `MLPRegressor`")) if p]
-    text = ("Speed: on %s an epoch at batch 20 takes %.2f s%s" % (
-        t["workload"], b20["s/epoch"], ", " + " and ".join(peers) if peers else ""))
+    peers = [p for p in (_times(t, "torch", "a hand-written PyTorch CPU loop"),
+                         _times(t, "mlp", "sklearn's `MLPRegressor`"),
+                         _times(t, "rbm", "sklearn's `BernoulliRBM`")) if p]
+    text = "Speed: on %s an epoch at batch 20 takes %.2f s" % (t["workload"], b20["s/epoch"])
+    if peers:
+        text += ", " + " and ".join([", ".join(peers[:-1]), peers[-1]] if peers[1:] else peers)
     if b256 is not None and isinstance(b256.get("/ floor"), (int, float)):
         text += ("; at batch 256 it takes %.2f s, %.2f× the time the epoch's matrix products "
                  "alone take" % (b256["s/epoch"], b256["/ floor"]))
@@ -329,9 +333,15 @@ def main(argv=None):
             else:
                 print("WARNING: %s has no markers for table %r" % (args.page, t["name"]))
             line = perf_line(t) if t["name"] == "training" else None
-            if line and rewrite(args.readme, PERF_RE, wrap(line)):
+            prefix = "- <!-- perf -->"  # where the README's line starts
+            if line and rewrite(args.readme, PERF_RE, wrap(prefix + line)[len(prefix):]):
                 written.append("README perf line")
         report.append((name, elapsed, budget, "rewrote " + ", ".join(written)))
+    with open(args.page) as f:
+        n_lines = len(f.read().splitlines())
+    if n_lines > MAX_LINES:
+        print("WARNING: %s has %d lines, more than %d: shorten its prose or its tables"
+              % (args.page, n_lines, MAX_LINES))
     print("\n| table | elapsed s | --quick budget s | result |\n|---|---:|---:|---|")
     for name, elapsed, budget, what in report:
         over = " (OVER BUDGET)" if budget and elapsed > budget else ""

@@ -57,7 +57,7 @@ def test_smoke_run_rewrites_the_tables_and_the_readme_speed_line(tmp_path):
         assert new[name] == old[name]
 
     perf = re.compile(r"<!-- perf -->(.*?)<!-- /perf -->", re.S)
-    speed = perf.search(readme.read_text()).group(1)
+    speed = " ".join(perf.search(readme.read_text()).group(1).split())
     assert re.match(r"Speed: on digits \(\d+ × 64, 32 hidden units, 2 threads\) an epoch at "
                     r"batch 20 takes \d+\.\d\d s", speed)
     assert perf.sub("", readme.read_text()) == perf.sub("", (ROOT / "README.md").read_text())
