@@ -84,15 +84,15 @@ TABLES = {
         budget=120),
     "sda": dict(
         script="sda_mnist.py",
-        quick=["--quick", "--seeds", "0", "1", "--rows", "sda,nopre"],
+        quick=["--quick", "--seeds", "0", "1", "--rows", "sda"],
         full=None,
         smoke=SMOKE_DIGITS + ["--rows", "sda", "--layers", "32", "32",
                               "--pretrain-epochs", "1", "--finetune-epochs", "1"],
-        budget=270),
+        budget=150),
     "sda-full": dict(
         script="sda_mnist.py",
         quick=None,
-        full=["--rows", "sda", "--seeds", "0", "1"],
+        full=["--rows", "sda,nopre", "--seeds", "0", "1"],
         smoke=None,
         budget=None),
     "contention": dict(
@@ -102,7 +102,7 @@ TABLES = {
         smoke=SMOKE_DIGITS + ["--workloads", "dae20", "--configs", "quiet-2,busy-2",
                               "--no-holds", "--n-samples", "500", "--warmup", "100",
                               "--repeats", "1", "--wait-quiet", "0", "--lock", ""],
-        budget=210),
+        budget=240),
     "csr": dict(
         script="bench_sparse.py",
         quick=["--quick", "--wait-quiet", "0"],
@@ -115,7 +115,7 @@ TABLES = {
         quick=["--quick"],
         full=[],
         smoke=None,
-        budget=55),
+        budget=145),
 }
 
 #: The page stays one page.
