@@ -172,7 +172,7 @@ def env_for(args):
             env.pop(k, None)
     if args.data_home:
         env["SKDAE_DATA"] = args.data_home
-    # the scripts' own folder and the source tree (an in-place build) first
+    # the helpers of the scripts' own folder (_runner, _peers, _progress)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, env.get("PYTHONPATH")]))
     return env
 
