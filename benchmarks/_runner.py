@@ -1,18 +1,22 @@
-"""Subprocess runner shared by the benchmark scripts, and their A/B builds.
+"""Pieces shared by the benchmark scripts and their runner ``run.py``.
 
-Private helper module of ``bench_training.py``, ``bench_sparse.py``,
-``bench_contention.py`` and ``bench_ab.py``. It knows how to
+Private helper module. It knows how to
 
+- describe the machine a figure was measured on (CPU model, cores, the BLAS
+  libraries and the kernel OpenBLAS chose, the skdae build and its commit:
+  :func:`machine`), and write a script's table as the JSON that ``run.py``
+  turns into a table of ``benchmarks/README.md`` (:func:`add_json_argument`,
+  :func:`table`, :func:`write_json`; the same tables print as markdown with
+  :func:`markdown`);
 - build a worker's environment (thread counts, the machine's OpenBLAS
   variables, the interpreter's own ``PYTHONPATH``);
 - run one measurement in a fresh subprocess under an exclusive lock, after
   waiting for a quiet machine, and measure how many cores *other* processes
   used meanwhile;
-- describe the interpreters of an A/B comparison (``--compare-python``): which
-  skdae each one imports, from which commit, and whether its compiled engine is
-  older than its sources;
-- order A/B runs so that drift hits both builds alike (A B, then B A);
-- print the machine a run was made on.
+- describe the interpreters of ``bench_ab.py``'s A/B comparison
+  (``--compare-python``, the one A/B tool): which skdae each one imports,
+  from which commit, and whether its compiled engine is older than its
+  sources; and order runs so that drift hits every item alike (A B, then B A).
 
 Only the standard library is imported at module level, so a worker started
 with another interpreter can import this module too.
@@ -25,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -41,7 +46,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # --------------------------------------------------------------------------
 # options
 # --------------------------------------------------------------------------
-def add_runner_arguments(parser, compare_help="the skdae measurements"):
+def add_runner_arguments(parser):
     """Add the options of the subprocess runner to an argparse parser."""
     parser.add_argument("--unset-openblas-coretype", action="store_true",
                         help="remove OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the "
@@ -58,19 +63,21 @@ def add_runner_arguments(parser, compare_help="the skdae measurements"):
                         help="per subprocess, seconds")
     parser.add_argument("--json-out", default=None,
                         help="append raw worker results (JSON lines)")
-    parser.add_argument("--compare-python", default=None, metavar="PATH",
-                        help="also run %s with this interpreter (another build of "
-                        "skdae, e.g. /work/venvs/base/bin/python), alternating with this "
-                        "one in the same run (A B, then B A), and print the ratio A / B. "
-                        "It runs without PYTHONPATH, so it imports the skdae installed in "
-                        "its own environment (the header says which)" % compare_help)
+    add_json_argument(parser)
+
+
+def add_json_argument(parser):
+    """``--json PATH``: write the script's table(s) for ``run.py``."""
+    parser.add_argument("--json", default=None, metavar="PATH",
+                        help="also write the table(s) to PATH as JSON (what "
+                        "benchmarks/run.py reads to rewrite benchmarks/README.md)")
 
 
 def finish_runner_arguments(args):
     """Fill in the defaults that depend on ``--quick``."""
     if args.wait_quiet is None:
         args.wait_quiet = 0.0 if getattr(args, "quick", False) else 120.0
-    if args.compare_python is not None:
+    if getattr(args, "compare_python", None) is not None:
         path = os.path.abspath(os.path.expanduser(args.compare_python))
         if not os.access(path, os.X_OK):
             raise SystemExit("--compare-python %s: not an executable interpreter"
@@ -393,3 +400,147 @@ def print_machine(args, script):
         print("build " + describe_line(b))
     repo = os.path.dirname(os.path.dirname(os.path.abspath(script)))
     print("command: python %s" % " ".join([os.path.relpath(script, repo)] + sys.argv[1:]))
+
+
+# --------------------------------------------------------------------------
+# the tables of benchmarks/README.md: machine, command, JSON, markdown
+# --------------------------------------------------------------------------
+def blas_pools():
+    """The BLAS libraries numpy and scipy (the engine's BLAS) load in this
+    process, as threadpoolctl sees them: library, version, the kernel
+    OpenBLAS chose (``architecture``) and the thread count."""
+    try:
+        import numpy  # noqa: F401
+        import scipy.linalg  # noqa: F401  (loads scipy's BLAS, the one the engine calls)
+        from threadpoolctl import threadpool_info
+    except ImportError as exc:
+        return [{"error": "threadpoolctl not importable (%s)" % exc}]
+    return [{"library": p.get("internal_api"), "version": p.get("version"),
+             "kernel": p.get("architecture"), "threads": p.get("num_threads"),
+             # whose copy: numpy.libs/..., scipy.libs/... (wheels), else the file
+             "of": os.path.basename(os.path.dirname(p.get("filepath") or "")).replace(
+                 ".libs", "") or p.get("prefix")}
+            for p in threadpool_info() if p.get("user_api") == "blas"]
+
+
+def skdae_build():
+    """The skdae this interpreter imports: version, folder, commit (None
+    outside a git checkout) and whether ``skdae/`` differs from it."""
+    out = {"version": None, "commit": None, "dirty": None}
+    try:
+        import skdae
+    except ImportError as exc:
+        out["error"] = str(exc)
+        return out
+    out["version"] = getattr(skdae, "__version__", None)
+    tree = os.path.dirname(os.path.dirname(os.path.abspath(skdae.__file__)))
+    out["commit"] = _git(tree, "rev-parse", "--short", "HEAD") or None
+    if out["commit"]:
+        out["dirty"] = bool(_git(tree, "status", "--porcelain", "--untracked-files=no",
+                                 "--", "skdae"))
+    return out
+
+
+def machine():
+    """What a figure was measured on: date, CPU model, cores, BLAS and its
+    kernel, the OpenBLAS variables, the software versions and the skdae build."""
+    import numpy
+
+    cpu, avx512 = cpu_model()
+    versions = {"python": platform.python_version(), "numpy": numpy.__version__}
+    for name in ("scipy", "sklearn"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "cpu": cpu, "avx512f": avx512, "cores": os.cpu_count(),
+            "platform": platform.platform(), "blas": blas_pools(),
+            "env": {k: os.environ.get(k) for k in OB_VARS + THREAD_VARS},
+            "versions": versions, "skdae": skdae_build()}
+
+
+def machine_line(m):
+    """One line: CPU, cores, BLAS and kernel (the engine's BLAS first)."""
+    pools = sorted(m.get("blas", []), key=lambda p: p.get("of") != "scipy")
+    names = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}
+    blas = ", ".join("%s's %s %s (%s kernels)" % (p.get("of"), names.get(p.get("library"),
+                                                                         p.get("library")),
+                                                   p.get("version"), p.get("kernel") or "?")
+                     for p in pools if "error" not in p) or "BLAS unknown"
+    return "%s, %s cores; %s" % (m.get("cpu"), m.get("cores"), blas)
+
+
+def command_line(script, argv=None):
+    """The command that produced a table: ``python benchmarks/NAME.py ARGS``,
+    without ``--json PATH``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--json":
+            skip = True
+        elif not a.startswith("--json="):
+            out.append(a)
+    return " ".join(["python", "benchmarks/" + os.path.basename(script)]
+                    + [shlex.quote(a) for a in out])
+
+
+def table(name, title, columns, rows, notes=()):
+    """One table of a script: ``rows`` are lists of cells (str, numbers or None)."""
+    return {"name": name, "title": title, "columns": list(columns),
+            "rows": [list(r) for r in rows], "notes": list(notes)}
+
+
+def write_json(path, script, tables, **extra):
+    """Write ``tables`` (one dict from :func:`table`, or a list) to ``path``
+    with the command and the machine; nothing when ``path`` is None."""
+    if not path:
+        return
+    many = isinstance(tables, (list, tuple))
+    stamp = dict(extra, command=command_line(script), machine=machine())
+    out = [dict(t, **stamp) for t in tables] if many else dict(tables, **stamp)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+
+
+def cell(x):
+    """A table cell as text: a number as the script rounded it, None as "n/a"."""
+    if x is None:
+        return "n/a"
+    return "%.6g" % x if isinstance(x, float) else str(x)
+
+
+def markdown(t):
+    """A table from :func:`table` as markdown (text columns left, numbers right)."""
+    numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in t["rows"])
+               and any(isinstance(r[i], (int, float)) for r in t["rows"])
+               for i in range(len(t["columns"]))]
+    lines = ["| " + " | ".join(t["columns"]) + " |",
+             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in t["rows"]]
+    return "\n".join(lines + [""] + list(t["notes"]) if t["notes"] else lines)
+
+
+def machine_lines():
+    """:func:`machine` as lines to print before a script's table."""
+    m = machine()
+    sk = m["skdae"]
+    env = ", ".join("%s=%s" % kv for kv in m["env"].items() if kv[1] is not None)
+    return ["date: %s" % m["date"], "machine: " + machine_line(m),
+            "skdae %s at commit %s%s; %s" % (sk.get("version"), sk.get("commit"),
+                                            " + changes" if sk.get("dirty") else "",
+                                            ", ".join("%s %s" % kv
+                                                      for kv in m["versions"].items())),
+            "env: " + (env or "no thread or OpenBLAS variables set")]
+
+
+def reexec_without_openblas_vars(requested):
+    """For a script that measures in its own process: when ``requested``
+    (its ``--unset-openblas-coretype``) and OPENBLAS_CORETYPE or
+    OPENBLAS_L2_SIZE is set, start it again without them (OpenBLAS reads them
+    when it is loaded). Call before importing numpy."""
+    if requested and any(v in os.environ for v in OB_VARS):
+        env = {k: v for k, v in os.environ.items() if k not in OB_VARS}
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)

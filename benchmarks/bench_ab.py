@@ -1,13 +1,13 @@
 """Two builds, epoch by epoch: the reference rows A B B A ..., one worker per build.
 
-``bench_training.py --compare-python`` starts a fresh process for every
-measurement, which costs several seconds of start-up and data loading per
-epoch measured. On a shared machine whose speed drifts by tens of percent
-within a minute, few pairs fit in a run and their ratios scatter. Here each
-build gets one long-lived worker process per row (the data loaded and the
-model built once); the driver then asks the two workers for one timed epoch
-at a time, alternating ``A B``, ``B A``, ... with a short pause between, so
-that both builds see the same machine within seconds of each other, and
+The one A/B tool of the benchmarks. A fresh process for every measurement
+costs several seconds of start-up and data loading per epoch measured; on a
+shared machine whose speed drifts by tens of percent within a minute, few
+pairs then fit in a run and their ratios scatter. Here each build gets one
+long-lived worker process per row (the data loaded and the model built
+once); the driver then asks the two workers for one timed epoch at a time,
+alternating ``A B``, ``B A``, ... with a short pause between, so that both
+builds see the same machine within seconds of each other, and
 dozens of pairs fit in a few minutes. An idle worker waits on a pipe and
 uses no CPU.
 
@@ -230,7 +230,12 @@ def parse_args(argv=None):
                    help="folder with the MNIST IDX files (default: SKDAE_DATA)")
     p.add_argument("--quick", action="store_true", help="2 pairs of f32-b256 and csr")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    _runner.add_runner_arguments(p, compare_help="every row")
+    p.add_argument("--compare-python", default=None, metavar="PATH",
+                   help="build B: another interpreter (another build of skdae, e.g. "
+                   "OTHER/bin/python), timed against this one (build A) row by row. It runs "
+                   "without PYTHONPATH, so it imports the skdae installed in its own "
+                   "environment (the header says which). Required")
+    _runner.add_runner_arguments(p)
     a = p.parse_args(argv)
     if a.worker is None and a.compare_python is None:
         p.error("--compare-python is required: this script compares two builds")

@@ -27,10 +27,9 @@ busy-2 / busy-1     the same while one other process spins on one of the
                     on Ctrl-C, on an exception and at exit; it also ends by
                     itself if this script dies
 
-Targets (issue 15): busy-2 / busy-1 <= 1.15 for dae20, dae256 and finetune;
-with ``--compare-python`` (another build, e.g. main before the change), every
-quiet-2 skdae measurement also runs with that interpreter, alternating with this
-one in the same run, and A / B <= 1.03.
+Target (issue 15): busy-2 / busy-1 <= 1.15 for dae20, dae256 and finetune. Two
+builds are compared with ``bench_ab.py`` (its rows dae20-30k, dae256-30k and
+finetune are these workloads, epoch by epoch).
 
 The two points that hold today (printed in their own table; ``--no-holds``
 skips them): (a) dae20 with OMP_NUM_THREADS=4 and 8 on the 2 cores is as fast
@@ -51,10 +50,8 @@ disturbed.
 Usage::
 
     python benchmarks/bench_contention.py --quick                  # smoke run
-    python benchmarks/bench_contention.py --unset-openblas-coretype \\
-        --compare-python /work/venvs/base/bin/python             # issue 15's table
-    python benchmarks/bench_contention.py --workloads finetune --configs quiet-2 \\
-        --no-holds --compare-python OTHER/bin/python               # the A/B row only
+    python benchmarks/bench_contention.py --unset-openblas-coretype   # issue 15's table
+    python benchmarks/bench_contention.py --json contention.json      # the tables for run.py
 """
 
 import argparse
@@ -72,10 +69,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import _peers  # noqa: E402
 import _runner  # noqa: E402
 from _runner import fmt, median, ratio  # noqa: E402
-
-import _peers  # noqa: E402
 
 #: workload -> (bench peer, batch size, what the row is)
 WORKLOADS = {
@@ -119,7 +115,7 @@ def parse_args(argv=None):
                    "rows, one repeat unless --repeats")
     p.add_argument("--data-home", default=os.environ.get(
         "SKDAE_DATA", os.path.normpath(os.path.join(REPO, "..", "shared", "data", "mnist"))))
-    _runner.add_runner_arguments(p, compare_help="every quiet 2-thread skdae measurement")
+    _runner.add_runner_arguments(p)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
@@ -293,18 +289,18 @@ class Cell:
 
 def plan(args):
     """The cells of one repeat, in the order of an even repeat."""
-    a, b = _runner.builds(args)[0], _runner.builds(args)[1:]
+    a = _runner.builds(args)[0]
     torch_ok = a.info and a.info.get("torch")
     cells = []
     for w in args.workloads:
         if w == "torch20" and not torch_ok:
             print("torch20: skipped (torch is not importable by %s)" % a.python)
+            args.skipped.append("torch20: torch not installed (`pip install torch`, the "
+                                "`benchmark` extra)")
             continue
         for c in args.configs:
             busy, threads = CONFIGS[c]
             cells.append(Cell(w, c, threads, busy, a))
-            if c == "quiet-2" and w != "torch20":
-                cells += [Cell(w, c, threads, busy, build) for build in b]
         if w == "dae20" and not args.no_holds:
             cells += [Cell(w, "quiet-%d" % t, t, False, a) for t in HOLD_THREADS]
     if not args.no_holds:
@@ -372,61 +368,62 @@ def disturbed_note(args, cells):
 
 def main_table(args, cells):
     med = {c.key: stats(c).get("med") for c in cells}
-    compare = len(_runner.builds(args)) > 1
-    print("\n### seconds per epoch (medians of %d repeat(s) x %d epoch(s); each measurement "
-          "a fresh process; busy = one process spinning on CPU %d)\n"
-          % (args.repeats, args.epochs, args.busy_cpu))
-    head = ("| workload | quiet, 2 threads | quiet, 1 thread | busy, 2 threads | busy, 1 thread "
-            "| busy 2 / busy 1 (target <= %.2f) | quiet 2 / quiet 1 |" % BUSY_TARGET)
-    if compare:
-        head += " B: quiet, 2 threads | A / B, quiet 2 (target <= %.2f) |" % AB_TARGET
-    print(head)
-    print("|---|" + "---:|" * (head.count("|") - 2))
+    rows = []
     for w in [w for w in WORKLOADS if any(c.workload == w for c in cells)]:
         q2, q1, b2, b1 = (med.get((w, c, "A")) for c in CONFIGS)
         busy_ratio = ratio(b2, b1)
-        row = "| %s | %s | %s | %s | %s | %s%s | %s |" % (
-            WORKLOADS[w][2], fmt(q2, ".3f"), fmt(q1, ".3f"), fmt(b2, ".3f"), fmt(b1, ".3f"),
-            fmt(busy_ratio, ".3f"), verdict(busy_ratio, BUSY_TARGET) if w != "torch20" else "",
-            fmt(ratio(q2, q1), ".3f"))
-        if compare:
-            qb = med.get((w, "quiet-2", "B"))
-            ab = ratio(q2, qb)
-            row += " %s | %s%s |" % (fmt(qb, ".3f"), fmt(ab, ".3f"), verdict(ab, AB_TARGET))
-        print(row)
+        rows.append([WORKLOADS[w][2]] + [None if x is None else round(x, 3)
+                                         for x in (q2, q1, b2, b1)] + [
+            None if busy_ratio is None else fmt(busy_ratio, ".3f")
+            + (verdict(busy_ratio, BUSY_TARGET) if w != "torch20" else ""),
+            None if ratio(q2, q1) is None else round(ratio(q2, q1), 3)])
+    t = _runner.table(
+        "contention", "Threads on a busy machine: seconds per epoch, quiet and with one "
+        "core taken by another process, 2 engine threads and 1 (medians of %d repeat(s) x "
+        "%d epoch(s), each measurement a fresh process; %d DAE rows, %d fine-tuning rows)"
+        % (args.repeats, args.epochs, args.n_samples, args.finetune_samples),
+        ["workload", "quiet, 2 threads", "quiet, 1 thread", "busy, 2 threads",
+         "busy, 1 thread", "busy 2 / busy 1 (target <= %.2f)" % BUSY_TARGET,
+         "quiet 2 / quiet 1"], rows,
+        ["busy: one process spinning on CPU %d, started and ended by the script around "
+         "each busy measurement." % args.busy_cpu] + args.skipped)
+    print("\n" + _runner.markdown(t))
+    return t
 
 
 def holds_table(args, cells):
     med = {c.key: stats(c).get("med") for c in cells}
     if not any(c.workload == "grid" for c in cells):
-        return
-    print("\n### the two points that hold today (medians of %d repeat(s))\n" % args.repeats)
-    print("| point | configuration | s (median) | / reference | holds? |")
-    print("|---|---|---:|---:|---|")
+        return None
+    rows = []
     ref = med.get(("dae20", "quiet-2", "A"))
     if any(c.workload == "dae20" for c in cells):
-        print("| (a) DAE batch 20, quiet, s/epoch | OMP_NUM_THREADS=2 | %s | 1.000 | "
-              "reference |" % fmt(ref, ".3f"))
+        rows.append(["DAE batch 20, quiet, s/epoch", "OMP_NUM_THREADS=2", fmt(ref, ".3f"),
+                     "1.000", "reference"])
         for t in HOLD_THREADS:
             s = med.get(("dae20", "quiet-%d" % t, "A"))
             r = ratio(s, ref)
-            print("| | OMP_NUM_THREADS=%d | %s | %s | %s (as fast: <= %.2f) |" % (
-                t, fmt(s, ".3f"), fmt(r, ".3f"), verdict(r, AS_FAST).strip() or "?", AS_FAST))
+            rows.append(["", "OMP_NUM_THREADS=%d" % t, fmt(s, ".3f"), fmt(r, ".3f"),
+                         (verdict(r, AS_FAST).strip() or "?") + " (as fast: <= %.2f)"
+                         % AS_FAST])
     ref = med.get(("grid", GRID_VARIANTS[0], "A"))
-    what = ("(b) GridSearchCV, 4 DAE candidates x cv=%d, %d rows, %d epoch(s), batch 20, "
-            "OMP_NUM_THREADS=2, s per search" % (args.grid_cv, args.grid_samples,
-                                                 args.grid_epochs))
+    what = ("GridSearchCV, 4 DAE candidates x cv=%d, %d rows, %d epoch(s), batch 20, "
+            "s per search" % (args.grid_cv, args.grid_samples, args.grid_epochs))
     for i, v in enumerate(GRID_VARIANTS):
         s = med.get(("grid", v, "A"))
         r = ratio(s, ref)
-        print("| %s | %s | %s | %s | %s |" % (
-            what if i == 0 else "", v, fmt(s, ".3f"), fmt(r, ".3f"),
-            "reference" if i == 0 else (verdict(r, 1.0, below=True).strip() or "?")
-            + " (faster: < 1)"))
+        rows.append([what if i == 0 else "", v, fmt(s, ".3f"), fmt(r, ".3f"),
+                     "reference" if i == 0 else (verdict(r, 1.0, below=True).strip() or "?")
+                     + " (faster: < 1)"])
     scores = {tuple(round(x, 6) for x in r["scores"])
               for c in cells if c.workload == "grid" for r in c.results if "scores" in r}
-    print("\ngrid scores (mean_test_score per candidate) identical across variants and "
-          "repeats: %s" % ("yes" if len(scores) == 1 else "no: %s" % sorted(scores)))
+    t = _runner.table(
+        "contention-holds", "More threads than cores, and a grid search in threads",
+        ["point", "configuration", "s (median)", "/ reference", "holds?"], rows,
+        ["The grid's scores (mean_test_score per candidate) are identical across the "
+         "variants and repeats: %s." % ("yes" if len(scores) == 1 else "no")])
+    print("\n" + _runner.markdown(t))
+    return t
 
 
 def details_table(args, cells):
@@ -471,6 +468,7 @@ def main(argv=None):
           "pinned to CPU %d of %s" % (args.data_home, args.n_samples, args.finetune_samples,
                                       args.warmup, args.busy_cpu,
                                       sorted(os.sched_getaffinity(0))))
+    args.skipped = []
     cells = plan(args)
     seen = set()
     try:
@@ -483,10 +481,10 @@ def main(argv=None):
               flush=True)
     finally:
         end_busy_processes()
-    main_table(args, cells)
-    holds_table(args, cells)
+    tables = [main_table(args, cells), holds_table(args, cells)]
     disturbed_note(args, cells)
     details_table(args, cells)
+    _runner.write_json(args.json, __file__, [t for t in tables if t])
     return 0
 
 

@@ -22,11 +22,10 @@ Usage::
 
     python benchmarks/bench_sparse.py                 # both workloads
     python benchmarks/bench_sparse.py --quick         # 20 000 x 5 000 smoke run
-    python benchmarks/bench_sparse.py --workloads mnist --compare-python OTHER/bin/python
+    python benchmarks/bench_sparse.py --json csr.json # the table for run.py
 
-``--compare-python`` runs every row with a second interpreter (another build
-of skdae) too, alternating the two builds in the same run, and adds its
-median and the ratio of the two builds.
+Two builds are compared on the MNIST rows with ``bench_ab.py --rows
+csr,dense-twin``.
 """
 
 import argparse
@@ -64,8 +63,12 @@ def _child(args):
     else:
         from skdae.datasets import fetch_mnist
 
-        X = sp.csr_matrix(fetch_mnist(subset="train", return_X_y=True,
-                                      download_if_missing=False)[0])
+        try:
+            X = sp.csr_matrix(fetch_mnist(subset="train", return_X_y=True,
+                                          download_if_missing=False)[0])
+        except OSError:
+            _runner.print_result({"error": "skipped: MNIST not found (set SKDAE_DATA)"})
+            return
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tic = time.perf_counter()
     if args.mode == "dense":
@@ -90,16 +93,14 @@ def _child(args):
     })
 
 
-def _run(args, workload, mode, build):
-    cmd = [build.python, os.path.abspath(__file__), "--child", "--workload", workload,
+def _run(args, workload, mode):
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", "--workload", workload,
            "--mode", mode, "--n-samples", str(args.n_samples),
            "--n-features", str(args.n_features), "--density", str(args.density),
            "--n-components", str(args.n_components), "--batch-size", str(args.batch_size),
            "--epochs", str(args.epochs)]
-    res = _runner.run_worker(args, cmd, _runner.worker_env(args, build=build))
-    _runner.check_worker_build(res, build)
-    _runner.append_json(args, dict(res, workload=workload, mode=mode, build=build.label,
-                                   python=build.python))
+    res = _runner.run_worker(args, cmd, _runner.worker_env(args))
+    _runner.append_json(args, dict(res, workload=workload, mode=mode))
     return res
 
 
@@ -118,7 +119,7 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="20 000 x 5 000 synthetic matrix, one repeat")
     parser.add_argument("--workloads", default="synthetic,mnist")
-    _runner.add_runner_arguments(parser, compare_help="every row")
+    _runner.add_runner_arguments(parser)
     args = parser.parse_args()
     if args.child:
         return _child(args)
@@ -126,57 +127,49 @@ def main():
         args.n_samples, args.n_features, args.repeats = 20_000, 5_000, 1
     _runner.finish_runner_arguments(args)
     _runner.print_machine(args, __file__)
-    builds = _runner.builds(args)
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"cores={os.cpu_count()}; {args.epochs} epoch(s), h={args.n_components}, "
           f"batch {args.batch_size}, SGD lr 0.1, masking 25 %, cross-entropy; "
-          f"medians of {args.repeats} repeat(s), each a fresh process"
-          + ("; builds alternate A B, then B A" if len(builds) > 1 else ""))
-    head = (f"{'workload':<34} {'input':<7} {'time_fit s (median)':>20} {'spread':>15} "
-            f"{'peakmem_fit MB':>15} {'data MB':>8} {'final loss':>11} {'other load':>10}")
-    if len(builds) > 1:
-        head += f" {'B: time_fit s':>14} {'B: loss':>9} {'A / B':>6}"
-    lines = []
+          f"medians of {args.repeats} repeat(s), each a fresh process")
+    rows = []
     for workload in args.workloads.split(","):
-        results = {(mode, b.label): [] for mode in ("sparse", "dense") for b in builds}
+        results = {mode: [] for mode in ("sparse", "dense")}
         for r in range(args.repeats):
-            for mode in ("sparse", "dense"):
-                for b in _runner.ab_order(builds, r):
-                    res = _run(args, workload, mode, b)
-                    results[mode, b.label].append(res)
-                    print(f"  rep {r} {workload} {mode} {b.label}: " + (
-                        res["error"] if "error" in res else
-                        f"{res['time_fit']:.2f} s [other procs: "
-                        f"{_runner.fmt(res['other_cores'], '.2f')} cores]"), flush=True)
-        label = (f"synthetic {args.n_samples}x{args.n_features} @{args.density:.1%}"
-                 if workload == "synthetic" else "MNIST 60000x784 (~19 %)")
+            for mode in _runner.ab_order(results, r):
+                res = _run(args, workload, mode)
+                results[mode].append(res)
+                print(f"  rep {r} {workload} {mode}: " + (
+                    res["error"] if "error" in res else
+                    f"{res['time_fit']:.2f} s [other procs: "
+                    f"{_runner.fmt(res['other_cores'], '.2f')} cores]"), flush=True)
+        label = (f"synthetic {args.n_samples} × {args.n_features} @ {args.density:.1%}"
+                 if workload == "synthetic" else "MNIST 60 000 × 784 (~19 %)")
         for mode in ("sparse", "dense"):
-            runs = results[mode, "A"]
-            ok = [r for r in runs if "error" not in r]
+            ok = [r for r in results[mode] if "error" not in r]
             if not ok:
-                lines.append(f"{label:<34} {mode:<7} skipped: {runs[0]['error']}")
+                rows.append([label, mode, results[mode][0]["error"]] + [None] * 4)
                 continue
             times = [r["time_fit"] for r in ok]
             other = max(r["other_cores"] or 0.0 for r in ok)
-            line = (f"{label:<34} {mode:<7} {statistics.median(times):>20.2f} "
-                    f"{min(times):>7.2f}-{max(times):<7.2f} "
-                    f"{max(r['peakmem_fit_mb'] for r in ok):>15.0f} "
-                    f"{max(r['rss_after_data_mb'] for r in ok):>8.0f} {ok[-1]['loss']:>11.3f} "
-                    f"{other:>8.2f}{' !' if other > args.quiet_cores else '  '}")
-            if len(builds) > 1:
-                ok_b = [r for r in results[mode, "B"] if "error" not in r]
-                med_b = _runner.median([r["time_fit"] for r in ok_b])
-                line += (f" {_runner.fmt(med_b, '.2f'):>14} "
-                         f"{_runner.fmt(ok_b[-1]['loss'] if ok_b else None, '.3f'):>9} "
-                         f"{_runner.fmt(_runner.ratio(statistics.median(times), med_b), '.3f'):>6}")
-            lines.append(line)
-    print()
-    print(head)
-    print("\n".join(lines))
-    print("other load = max cores used by other processes during the A runs ('!' = more "
-          "than --quiet-cores: timings disturbed)"
-          + ("; A / B = median time of build A / median time of build B" if len(builds) > 1
-             else ""))
+            rows.append([label, "CSR" if mode == "sparse" else "densified",
+                         round(statistics.median(times), 2),
+                         f"{min(times):.2f}-{max(times):.2f}",
+                         round(max(r["peakmem_fit_mb"] for r in ok)),
+                         round(max(r["rss_after_data_mb"] for r in ok)),
+                         round(ok[-1]["loss"], 3)])
+            if other > args.quiet_cores:
+                print(f"  WARNING: other processes used {other:.2f} cores during {label} "
+                      f"{mode}")
+    t = _runner.table(
+        "csr", f"Sparse (CSR) input against densifying first: one epoch of fit, "
+        f"h = {args.n_components}, batch {args.batch_size}, SGD lr 0.1, masking 25 %, "
+        f"cross-entropy; medians of {args.repeats} repeat(s), each a fresh process",
+        ["data", "input", "time_fit s", "spread", "peakmem_fit MB", "data MB", "final loss"],
+        rows, ["densified: the fit includes the `X.toarray()` copy the user would "
+               "otherwise make. Equal final losses: the CSR engine makes the same masking "
+               "decisions and updates as the dense one."])
+    print("\n" + _runner.markdown(t))
+    _runner.write_json(args.json, __file__, t)
     return 0
 
 

@@ -48,21 +48,14 @@ epochs (VmHWM reset through /proc/self/clear_refs), the tracemalloc peak of the 
 the final clean reconstruction CE on the training set (mean over rows, summed
 over pixels) so that a fast-but-wrong engine shows.
 
-Two builds side by side (``--compare-python``)
-----------------------------------------------
-With ``--compare-python OTHER/bin/python`` the skdae worker also runs with that
-interpreter (so with the skdae installed in its environment: another commit),
-as a peer named "skdae B" placed right after skdae, so that the rotation of
-the peers alternates the two builds (A B, then B A with ``--peers skdae``).
-The tables gain a column "/ skdae B"; on the skdae row it is the ratio of the
-two builds, measured in the same run.
+Two builds of skdae are compared with ``bench_ab.py`` (the one A/B tool).
 
 Usage::
 
     python benchmarks/bench_training.py --quick
     python benchmarks/bench_training.py --batch-sizes 256 20 --epochs 2 --repeats 3
     python benchmarks/bench_training.py --mode transform
-    python benchmarks/bench_training.py --peers skdae --compare-python OTHER/bin/python
+    python benchmarks/bench_training.py --json training.json   # the table for run.py
 """
 
 import argparse
@@ -75,16 +68,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import _runner  # noqa: E402
-from _runner import fmt  # noqa: E402
-
 import _peers  # noqa: E402
+import _runner  # noqa: E402
 
 ALL_PEERS = ["skdae", "torch", "numpy", "mlp", "rbm", "floor"]
 TRANSFORM_PEERS = ["skdae", "numpy", "numpy_inplace", "torch", "floor"]
 F64_PEERS = {"skdae", "numpy", "numpy_inplace", "floor"}
-#: The skdae worker run with --compare-python's interpreter (build B).
-SKDAE_B = "skdae B"
 NOTES = {"mlp": "untied, squared loss; loss = CE of clipped output",
          "rbm": "PCD-1 RBM, not a DAE; loss = mean-field recon. CE",
          "floor": "GEMMs only (numpy matmul, out=)"}
@@ -117,8 +106,8 @@ def parse_args(argv=None):
     p.add_argument("--loader", choices=["auto", "skdae", "private"], default="auto",
                    help="auto: skdae.datasets.fetch_mnist in the skdae worker only "
                    "(keeps skdae's BLAS out of the other peers' processes)")
-    _runner.add_runner_arguments(p, compare_help="the skdae worker (a row '%s' and a "
-                                 "column '/ %s')" % (SKDAE_B, SKDAE_B))
+    # --data-home digits: scikit-learn's digits instead of MNIST (run.py --smoke)
+    _runner.add_runner_arguments(p)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.quick:
@@ -131,15 +120,11 @@ def parse_args(argv=None):
 # parent side
 # --------------------------------------------------------------------------
 def run_one(args, mode, peer, batch_size, repeat):
-    build = _runner.builds(args)[1 if peer == SKDAE_B else 0]
-    cfg = _peers.worker_config(args, "skdae" if peer == SKDAE_B else peer, batch_size,
-                               repeat, mode=mode)
-    cmd = [build.python, os.path.abspath(__file__), "--worker", json.dumps(cfg)]
-    env = _runner.worker_env(args, threads=args.threads, build=build,
-                             data_home=args.data_home)
+    cfg = _peers.worker_config(args, peer, batch_size, repeat, mode=mode)
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)]
+    env = _runner.worker_env(args, threads=args.threads, data_home=args.data_home)
     res = _runner.run_worker(args, cmd, env)
     res["peer"] = peer
-    _runner.check_worker_build(res, build)
     return res
 
 
@@ -197,109 +182,79 @@ def check_data(results):
         print("  WARNING: peers saw different data: %s" % sorted(sums))
 
 
-def build_b_column(args, rows):
-    """The '/ skdae B' column of an A/B run: (cell function, header), or no column."""
-    base = rows.get(SKDAE_B, {}).get("med")
-    if not args.compare_python:
-        return (lambda row: ""), ""
-    return (lambda row: " %s |" % fmt(_runner.ratio(row.get("med"), base), ".3f"),
-            " / %s |" % SKDAE_B)
+#: What a peer that is not installed needs.
+INSTALL = {"torch": "not installed (`pip install torch`, the `benchmark` extra)"}
 
 
-def with_build_b(args, peers):
-    """``peers`` with the skdae worker of --compare-python right after skdae's."""
-    if not args.compare_python or "skdae" not in peers:
-        return peers
-    i = peers.index("skdae") + 1
-    return peers[:i] + [SKDAE_B] + peers[i:]
-
-
-def train_table(args, B, results):
-    rows = summarize(results, "epoch_s")
-    n = args.n_samples or 60000
-    flops = 10.0 * n * 784 * args.n_hidden
+def _rows(args, rows, work, extra):
+    """Table rows of ``summarize``'s output: peer, measures, ratios to skdae
+    and to the floor; a peer that did not run gets its reason."""
     ref = rows.get("skdae", {}).get("med")
     floor = rows.get("floor", {}).get("med")
-    b_col, b_head = build_b_column(args, rows)
-    print("\n### batch size %d (%d samples, %d epoch(s) x %d repeat(s), %s, %d threads)\n"
-          % (B, n, args.epochs, args.repeats, args.dtype, args.threads))
-    print("| peer | s/epoch (median) | spread (min-max) | samples/s | / skdae | / floor "
-          "| GFLOP/s | CPU s/epoch | peak RSS MB | train +MB | final loss | other load |"
-          + b_head)
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * bool(b_head))
-    notes = []
+    out = []
     for peer, row in rows.items():
         if "error" in row:
-            print("| %s: %s | | | | | | | | | | | |" % (peer, row["error"]) + " |" * bool(b_head))
+            why = INSTALL.get(peer, "") if "not importable" in row["error"] else ""
+            out.append([peer] + extra + [why or row["error"]] + [None] * 6)
             continue
-        name = peer + ("*" if peer in NOTES else "")
-        if peer in NOTES:
-            notes.append("*%s: %s" % (peer, NOTES[peer]))
-        print("| %s | %.3f | %.3f-%.3f | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %.2f%s |" % (
-            name, row["med"], row["min"], row["max"], format(int(n / row["med"]), ","),
-            fmt(row["med"] / ref if ref else None, ".2f"),
-            fmt(row["med"] / floor if floor else None, ".2f"),
-            flops / row["med"] / 1e9, fmt(row["cpu"], ".2f"), row["rss"],
-            fmt(row["growth"], ".0f"), fmt(row["loss"], ".2f"), row["other"],
-            " !" if row["other"] > 0.25 else "") + b_col(row))
-        if peer in ("skdae", SKDAE_B):
+        out.append([peer + ("*" if peer in NOTES else "")] + extra + [
+            round(row["med"], 3), "%.3f-%.3f" % (row["min"], row["max"]),
+            round(row["med"] / ref, 2) if ref else None,
+            round(row["med"] / floor, 2) if floor else None,
+            round(work / row["med"] / 1e9), row.get("growth") and round(row["growth"]),
+            row["loss"] and round(row["loss"], 2)])
+        if peer == "skdae":
             for r in row["ok"]:
                 chk = r.get("loss_check")
                 if chk is not None and abs(chk - r["loss"]) > 1e-3 * abs(chk) + 1e-3:
                     print("  WARNING: skdae -score(X) = %.4f but loss from its weights = %.4f"
                           % (r["loss"], chk))
-    print()
-    for s in notes:
-        print(s)
-    if floor:
-        fcpu = rows["floor"].get("cpu")
-        if fcpu:
-            print("GEMM floor by CPU time: %.3f CPU-s/epoch = %.1f GFLOP per CPU-second"
-                  % (fcpu, flops / fcpu / 1e9))
-        split = [r["split_epoch_s"] for r in rows["floor"]["ok"] if "split_epoch_s" in r]
-        print("GEMM floor: %.3f s/epoch = %.1f GFLOP/s (10*N*d*h = %.3g FLOP)%s"
-              % (floor, flops / floor / 1e9, flops,
-                 "; with the tied gradient as two k=B GEMMs instead of one k=2B: %.3f s"
-                 % statistics.median(split) if split else ""))
-    if b_head:
-        print("/ %s = peer time divided by the time of the skdae worker run with %s: "
-              "the A/B ratio of the two builds is the skdae row's" % (SKDAE_B,
-                                                                    args.compare_python))
-    print("GFLOP/s column = 10*N*d*h / (s/epoch); / skdae and / floor = peer time "
-          "divided by skdae / floor time; CPU s/epoch = process CPU time (all its threads, "
-          "incl. BLAS spin-waits; with --threads 1 a load-robust estimate); peak RSS = "
-          "the worker's lifetime peak (data loading and the final loss included); "
-          "train +MB = peak RSS during the timed epochs above the RSS before them "
-          "(model, optimizer state, work buffers, temporaries); other load = max cores "
-          "used by other processes during that peer's runs ('!' = timings disturbed).")
-    check_data(results)
+        if row["other"] > args.quiet_cores:
+            print("  WARNING: other processes used %.2f cores while %s ran" % (row["other"],
+                                                                            peer))
+    return out
+
+
+def train_table(args, per_batch):
+    """One table of every batch size's rows (also printed)."""
+    rows, shape = [], None
+    for B, results in per_batch.items():
+        summary = summarize(results, "epoch_s")
+        shape = shape or next((r["data"]["shape"] for rs in results.values() for r in rs
+                               if "data" in r), None)
+        n, d = shape or (args.n_samples or 60000, 784)
+        rows += _rows(args, summary, 10.0 * n * d * args.n_hidden, [B])
+        check_data(results)
+    n, d = shape or (args.n_samples or 60000, 784)
+    data = "%s (%d × %d, %d hidden units, %d threads)" % (
+        "digits" if args.data_home == "digits" else "MNIST", n, d, args.n_hidden, args.threads)
+    t = _runner.table(
+        "training", "Training speed: seconds per epoch of a tied DAE on %s, %s (median of "
+        "%d epoch(s) × %d repeat(s))" % (data, args.dtype, args.epochs, args.repeats),
+        ["peer", "batch", "s/epoch", "spread", "/ skdae", "/ floor", "GFLOP/s", "train +MB",
+         "final loss"], rows,
+        ["\\*" + "; ".join("%s: %s" % kv for kv in NOTES.items() if kv[0] in results)
+         + ". / skdae, / floor: "
+         "the peer's time over skdae's and over the floor's, same run; GFLOP/s: 10·N·d·h "
+         "per epoch over the time; train +MB: peak RSS during the timed epochs above the "
+         "RSS before them; final loss: clean reconstruction cross-entropy on the training "
+         "set (mean over rows, summed over features)."])
+    print("\n" + _runner.markdown(t))
+    return t, data
 
 
 def transform_table(args, results):
     rows = summarize(results, "call_s")
     n = args.n_samples or 60000
-    flops = 2.0 * n * 784 * args.n_hidden
-    ref = rows.get("skdae", {}).get("med")
-    floor = rows.get("floor", {}).get("med")
-    b_col, b_head = build_b_column(args, rows)
-    print("\n### transform of %d rows (%s, %d threads, median of %d calls x %d repeats)\n"
-          % (n, args.dtype, args.threads, args.transform_calls, args.repeats))
-    print("| peer | s (median) | spread (min-max) | rows/s | GFLOP/s | / skdae | / floor "
-          "| out dtype | sum(H) | other load |" + b_head)
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|" + "---:|" * bool(b_head))
-    for peer, row in rows.items():
-        if "error" in row:
-            print("| %s: %s | | | | | | | | | |" % (peer, row["error"]) + " |" * bool(b_head))
-            continue
-        r0 = row["ok"][0]
-        print("| %s | %.4f | %.4f-%.4f | %s | %.0f | %s | %s | %s | %.6g | %.2f |" % (
-            peer, row["med"], row["min"], row["max"], format(int(n / row["med"]), ","),
-            flops / row["med"] / 1e9, fmt(row["med"] / ref if ref else None, ".2f"),
-            fmt(row["med"] / floor if floor else None, ".2f"), r0.get("out_dtype"),
-            r0.get("checksum", float("nan")), row["other"]) + b_col(row))
-    print("\nfloor = np.matmul(X, W.T, out=H) only (%dx784 @ 784x%d); sum(H) of floor is "
-          "of the pre-activations." % (n, args.n_hidden))
+    t = _runner.table(
+        "transform", "transform of %d rows (%s, %d threads, median of %d calls x %d repeats)"
+        % (n, args.dtype, args.threads, args.transform_calls, args.repeats),
+        ["peer", "s", "spread", "/ skdae", "/ floor", "GFLOP/s"],
+        [r[:-2] for r in _rows(args, rows, 2.0 * n * 784 * args.n_hidden, [])],
+        ["floor = np.matmul(X, W.T, out=H) only."])
+    print("\n" + _runner.markdown(t))
     check_data(results)
+    return t
 
 
 def machine_info(args):
@@ -316,7 +271,7 @@ def main(argv=None):
         return
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     machine_info(args)
-    seen = set()
+    seen, tables, extra = set(), [], {}
     if args.mode in ("train", "both"):
         tpeers = [p for p in peers if p in ALL_PEERS]
         unknown = [p for p in peers if p not in ALL_PEERS and p not in TRANSFORM_PEERS]
@@ -326,22 +281,24 @@ def main(argv=None):
             for p in [p for p in tpeers if p not in F64_PEERS]:
                 print("%s: skipped (float64 runs only skdae, numpy, floor)" % p)
             tpeers = [p for p in tpeers if p in F64_PEERS]
-        tpeers = with_build_b(args, tpeers)
+        per_batch = {}
         for B in args.batch_sizes:
             print("\n== training, batch size %d ==" % B, flush=True)
-            res = collect(args, "train", tpeers, B, seen)
-            train_table(args, B, res)
+            per_batch[B] = collect(args, "train", tpeers, B, seen)
+        t, data = train_table(args, per_batch)
+        tables.append(t)
+        extra = {"workload": data}
     if args.mode in ("transform", "both"):
         xpeers = [p for p in peers if p in TRANSFORM_PEERS]
         if args.mode == "both" or args.peers == ",".join(ALL_PEERS):
             xpeers = [p for p in TRANSFORM_PEERS if p in peers or p == "numpy_inplace"]
         if args.dtype == "float64":
             xpeers = [p for p in xpeers if p in F64_PEERS]
-        xpeers = with_build_b(args, xpeers)
         print("\n== transform ==", flush=True)
         seen = set()
         res = collect(args, "transform", xpeers, args.batch_sizes[0], seen)
-        transform_table(args, res)
+        tables.append(transform_table(args, res))
+    _runner.write_json(args.json, __file__, tables, **extra)
 
 
 if __name__ == "__main__":

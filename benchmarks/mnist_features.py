@@ -55,7 +55,6 @@ Exit status 2 if MNIST is not found (downloading is never attempted here).
 import argparse
 import contextlib
 import datetime
-import json
 import os
 import platform
 import sys
@@ -79,6 +78,7 @@ except ImportError:  # not installed: use the in-place build of this checkout
 from skdae import DenoisingAutoencoder
 from skdae.datasets import fetch_mnist
 
+import _runner
 from _progress import START, EpochLog, progress
 
 try:
@@ -140,7 +140,17 @@ def load_avg():
 
 
 def load_data(args):
-    """(X_train, y_train, X_test, y_test); exit 2 with a message if MNIST is missing."""
+    """(X_train, y_train, X_test, y_test); exit 2 with a message if MNIST is
+    missing. ``--data-home digits``: scikit-learn's digits / 16, split 3:1
+    (run.py --smoke)."""
+    if args.data_home == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X, X_test, y, y_test = train_test_split((X / 16.0).astype(np.float32), y,
+                                                random_state=0, stratify=y)
+        return X, y, X_test, y_test
     try:
         X, y = fetch_mnist(
             data_home=args.data_home, subset="train", return_X_y=True,
@@ -272,38 +282,35 @@ def run_row(row, args, X, y, X_test, y_test):
 # --------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------
-COLUMNS = ("method", "k", "nu", "epochs", "test error %", "fit s", "feat s",
-           "clf s", "transform s")
-
-
-def format_row(r):
-    def f(x, fmt):
-        return "-" if x is None else format(x, fmt)
-
-    k = f"{r['k']}" if r["kind"] != "stacked" else f"{r['k']}-{r['k']}"
-    if r["kind"] == "raw":
-        k = "784"
-    nu = "-" if r["noise"] is None else f"{100 * r['noise']:.0f} %"
-    err = f"{r['test_error']:.2f}" + ("" if r["clf_converged"] else " *")
-    return (r["method"], k, nu, "-" if r["epochs"] is None else str(r["epochs"]),
-            err, f(r["fit_s"], ".1f"), f(r["feat_s"], ".1f"), f(r["clf_s"], ".1f"),
-            f(r["transform_s"], ".2f"))
-
-
-def markdown_table(results):
-    cells = [COLUMNS] + [format_row(r) for r in results]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    right = [False] + [True] * (len(COLUMNS) - 1)
-
-    def line(row):
-        return "| " + " | ".join(
-            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right)
-        ) + " |"
-
-    sep = "|" + "|".join(
-        "-" * (w + 1) + ":" if r else ":" + "-" * (w + 1) for w, r in zip(widths, right)
-    ) + "|"
-    return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
+def feature_table(args, per_seed, n_train, n_test):
+    """One row per pipeline: test error as the mean and range over the seeds
+    (a seed-free row -- raw pixels, PCA -- runs once), times as medians."""
+    rows = []
+    for runs in per_seed:
+        r = runs[0]
+        errors = [x["test_error"] for x in runs]
+        k = {"raw": "784", "stacked": f"{r['k']}-{r['k']}"}.get(r["kind"], str(r["k"]))
+        rows.append([
+            r["method"], k, "-" if r["noise"] is None else f"{100 * r['noise']:.0f} %",
+            "-" if r["epochs"] is None else str(r["epochs"]),
+            f"{np.mean(errors):.2f}" + ("" if all(x["clf_converged"] for x in runs) else " *"),
+            f"{min(errors):.2f}-{max(errors):.2f}" if len(runs) > 1 else "-",
+            round(float(np.median([x["fit_s"] for x in runs])), 1),
+            None if r["transform_s"] is None else round(float(np.median(
+                [x["transform_s"] for x in runs])), 2)])
+    data = "digits" if args.data_home == "digits" else "MNIST"
+    return _runner.table(
+        "features", f"{data} features against PCA and RBM: the same classifier "
+        f"(StandardScaler -> LogisticRegression(C={args.C})) on each feature step, "
+        f"{n_train} training / {n_test} test images, seeds {', '.join(map(str, args.seeds))}",
+        ["features", "k", "masking", "epochs", "test error %", "range over seeds",
+         "fit s", "transform s"], rows,
+        [f"Test error: mean over the seeds (raw pixels and PCA do not depend on one); "
+         f"fit s: the whole pipeline's fit, median; every DAE is tied, sigmoid, "
+         f"cross-entropy, {args.solver} lr {args.learning_rate}, batch {args.batch_size}; "
+         + (f"every pool at {args.threads} thread(s)" if args.threads
+            else "the libraries' default threads")
+         + "; '*': the LogisticRegression hit max_iter."])
 
 
 def settings_lines(args, n_train, n_test):
@@ -378,9 +385,12 @@ def parse_args(argv=None):
                         "0 = leave the libraries' defaults (one thread per core)")
     p.add_argument("--no-epoch-progress", dest="epoch_progress", action="store_false",
                    help="do not print one progress line per DAE epoch")
-    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="run the seed-dependent rows once per seed (default: --seed)")
+    _runner.add_json_argument(p)
     args = p.parse_args(argv)
 
+    args.seeds = args.seeds or [args.seed]
     args.rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = sorted(set(args.rows) - set(ROW_KINDS))
     if unknown:
@@ -418,19 +428,25 @@ def _main(args):
     load_before = load_avg()
     progress(load_before)
 
-    rows = build_rows(args)
-    results = []
-    for i, row in enumerate(rows, 1):
-        kind, method, k, noise, epochs, _ = row
-        nu = "" if noise is None else f", nu={noise}"
-        progress(f"row {i}/{len(rows)}: {method} k={k}{nu} ...")
-        r = run_row(row, args, X, y, X_test, y_test)
-        results.append(r)
-        progress(
-            f"row {i}/{len(rows)}: {method} k={k}{nu}: test error {r['test_error']:.2f} %, "
-            f"fit {r['fit_s']:.1f} s (features {r['feat_s']:.1f} s, classifier "
-            f"{r['clf_s']:.1f} s, {r['clf_iter']} lbfgs iterations)"
-        )
+    per_seed = []
+    for i, seed in enumerate(args.seeds):
+        args.seed = seed
+        rows = [r for r in build_rows(args) if i == 0 or r[0] not in ("raw", "pca")]
+        for j, row in enumerate(rows):
+            kind, method, k, noise, epochs, _ = row
+            nu = "" if noise is None else f", nu={noise}"
+            progress(f"seed {seed}, row {j + 1}/{len(rows)}: {method} k={k}{nu} ...")
+            r = run_row(row, args, X, y, X_test, y_test)
+            if i == 0:
+                per_seed.append([r])
+            else:
+                next(runs for runs in per_seed if runs[0]["method"] == method and
+                     runs[0]["k"] == k and runs[0]["noise"] == noise).append(r)
+            progress(
+                f"seed {seed}, row {j + 1}/{len(rows)}: {method} k={k}{nu}: test error "
+                f"{r['test_error']:.2f} %, fit {r['fit_s']:.1f} s (features "
+                f"{r['feat_s']:.1f} s, classifier {r['clf_s']:.1f} s, {r['clf_iter']} lbfgs "
+                "iterations)")
     load_after = load_avg()
     total = time.perf_counter() - START
 
@@ -440,18 +456,10 @@ def _main(args):
         print(line)
     print(f"{load_before} (start), {load_after} (end); total wall time {total / 60:.1f} min")
     print()
-    print(markdown_table(results))
-    print()
-    print("fit s = feat s + clf s: fit of the whole pipeline on the training set "
-          "(feat = feature learning, clf = StandardScaler + LogisticRegression);")
-    print("transform s = feature steps on the test set. '*' = the LogisticRegression "
-          f"hit max_iter={args.clf_max_iter} (ConvergenceWarning).")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(dict(settings=settings, load=[load_before, load_after],
-                           total_s=total, results=results), fh, indent=1)
-    return results
-
+    t = feature_table(args, per_seed, X.shape[0], X_test.shape[0])
+    print(_runner.markdown(t))
+    _runner.write_json(args.json, __file__, t)
+    return per_seed
 
 if __name__ == "__main__":
     main()

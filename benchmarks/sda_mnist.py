@@ -39,39 +39,27 @@ machine sets (they force OpenBLAS's AVX2 kernels on an AVX-512 machine; see
 import os
 import sys
 
-_OB_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if "--unset-openblas-coretype" in sys.argv and any(v in os.environ for v in _OB_VARS):
-    # OpenBLAS reads these when it is loaded: start again without them.
-    env = {k: v for k, v in os.environ.items() if k not in _OB_VARS}
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+import _runner
+
+_runner.reexec_without_openblas_vars("--unset-openblas-coretype" in sys.argv)
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
-import sklearn  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 try:
-    import skdae
+    import skdae  # noqa: F401
 except ImportError:  # not installed: use the in-place build of this checkout
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import skdae
 from skdae import SdAClassifier  # noqa: E402
 from skdae.datasets import load_mnist_paper_split  # noqa: E402
 
 from _progress import EpochLog, progress  # noqa: E402
-
-try:
-    from threadpoolctl import threadpool_info
-except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-    threadpool_info = None
 
 ROWS = ("sda", "nopre", "mlp")
 
@@ -104,6 +92,11 @@ def parse_args(argv=None):
     p.add_argument("--data-home", default=None,
                    help="folder with the MNIST IDX files (default: SKDAE_DATA)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="run every row once per seed: the table gives the mean test error "
+                   "and its range (default: --seed)")
+    p.add_argument("--layers", type=int, nargs="+", default=None,
+                   help="hidden layer sizes (default 1000 1000 1000)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     for name in ("pretrain_epochs", "pretrain_batch", "finetune_batch",
                  "finetune_epochs", "patience", "mlp_epochs", "n_train"):
@@ -111,7 +104,7 @@ def parse_args(argv=None):
     for name in ("pretrain_lr", "finetune_lr", "finetune_momentum"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
     p.add_argument("--pretrain-solver", choices=("sgd", "adam"), default=None)
-    p.add_argument("--json", default=None, help="also write the results here")
+    _runner.add_json_argument(p)
     p.add_argument("--unset-openblas-coretype", action="store_true",
                    help="run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
     args = p.parse_args(argv)
@@ -119,6 +112,11 @@ def parse_args(argv=None):
     for key in settings:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
+    if args.layers:
+        settings["layers"] = tuple(args.layers)
+        settings["corruption"] = tuple(settings["corruption"][min(i, 2)]
+                                       for i in range(len(args.layers)))
+    args.seeds = args.seeds or [args.seed]
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
@@ -126,26 +124,17 @@ def parse_args(argv=None):
     return args, settings, rows
 
 
-def machine_lines():
-    lines = [
-        f"date {datetime.datetime.now().isoformat(timespec='seconds')}, "
-        f"python {platform.python_version()}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}, skdae {skdae.__version__}",
-        f"cores {os.cpu_count()}, load average " + "%.2f %.2f %.2f" % os.getloadavg(),
-    ]
-    env = ", ".join(f"{k}={os.environ[k]}" for k in
-                    ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") + _OB_VARS
-                    if k in os.environ)
-    lines.append("env: " + (env or "(no thread or BLAS variables set)"))
-    if threadpool_info is not None:
-        for pool in threadpool_info():
-            lines.append(f"  {pool['user_api']} {pool.get('internal_api', '?')} "
-                         f"{pool.get('architecture') or ''} "
-                         f"num_threads={pool['num_threads']}")
-    return lines
-
-
 def load(args, settings):
+    if args.data_home == "digits":  # run.py --smoke: digits / 16, split 3:1:1
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X, X_test, y, y_test = train_test_split((X / 16.0).astype(args.dtype), y,
+                                                test_size=0.2, random_state=0, stratify=y)
+        X, X_val, y, y_val = train_test_split(X, y, test_size=0.25, random_state=0,
+                                              stratify=y)
+        return X, y, X_val, y_val, X_test, y_test
     try:
         X_train, y_train, X_val, y_val, X_test, y_test = load_mnist_paper_split(
             data_home=args.data_home, download_if_missing=False)
@@ -240,35 +229,59 @@ def run_mlp(data, settings, seed):
     )
 
 
+def sda_table(args, settings, runs):
+    """One row per model: test error as the mean and range over the seeds,
+    the rest as medians."""
+    rows = []
+    for name in dict.fromkeys(r["row"] for r in runs):
+        rs = [r for r in runs if r["row"] == name]
+        err = [r["test_error"] for r in rs]
+        med = {k: float(np.median([r[k] for r in rs]))
+               for k in ("val_error", "pretrain_s", "finetune_s", "total_s")}
+        rows.append([name, len(rs), "%.2f" % np.mean(err),
+                     "%.2f-%.2f" % (min(err), max(err)) if len(rs) > 1 else "-",
+                     "%.2f" % med["val_error"], round(med["pretrain_s"]),
+                     round(med["finetune_s"]), round(med["total_s"] / 60, 1),
+                     "; ".join(r["epochs"] for r in rs)])
+    data = "digits" if args.data_home == "digits" else "MNIST"
+    layers = " × ".join(map(str, settings["layers"]))
+    return _runner.table(
+        "sda", f"SdA on {data}: {layers} sigmoid layers, {settings['n_train']} training "
+        f"images, {settings['pretrain_epochs']} pretraining epochs per layer, at most "
+        f"{settings['finetune_epochs']} fine-tuning epochs (patience "
+        f"{settings['patience']}), {args.dtype}, seeds {', '.join(map(str, args.seeds))}",
+        ["row", "seeds", "test error %", "range", "valid error %", "pretrain s",
+         "fine-tune s", "total min", "epochs per seed"], rows,
+        ["sda: SdAClassifier (pretraining, then fine-tuning; the weights of the best "
+         "validation epoch are scored); nopre: the same network fine-tuned from a random "
+         "start; mlp: MLPClassifier with the same layers and its defaults (relu, Adam, batch "
+         "200), errors of its last epoch. Test error: mean over the seeds; the other columns "
+         "are medians."])
+
+
 def main(argv=None):
     args, settings, rows = parse_args(argv)
     data = load(args, settings)
-    print("\n".join(machine_lines()))
+    for line in _runner.machine_lines():
+        print(line)
     print("settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())
-          + f", dtype={args.dtype}, seed={args.seed}")
+          + f", dtype={args.dtype}, seeds={args.seeds}")
     results = []
-    for row in rows:
-        progress(f"row {row}")
-        if row == "mlp":
-            results.append(run_mlp(data, settings, args.seed))
-        else:
-            results.append(run_sda(row, data, settings, args.seed, pretrain=row == "sda"))
-        r = results[-1]
-        progress(f"row {row}: test error {r['test_error']:.2f} %, "
-                 f"{r['total_s']:.0f} s")
+    for seed in args.seeds:
+        for row in rows:
+            progress(f"row {row}, seed {seed}")
+            if row == "mlp":
+                results.append(run_mlp(data, settings, seed))
+            else:
+                results.append(run_sda(row, data, settings, seed, pretrain=row == "sda"))
+            r = results[-1]
+            progress(f"row {row}, seed {seed}: test error {r['test_error']:.2f} %, "
+                     f"{r['total_s']:.0f} s")
+    t = sda_table(args, settings, results)
     print()
-    print("| row | test error % | valid error % | pretrain s | fine-tune s "
-          "| total s | epochs |")
-    print("|---|---:|---:|---:|---:|---:|---|")
-    for r in results:
-        print(f"| {r['row']} | {r['test_error']:.2f} | {r['val_error']:.2f} | "
-              f"{r['pretrain_s']:.0f} | {r['finetune_s']:.0f} | {r['total_s']:.0f} | "
-              f"{r['epochs']} |")
+    print(_runner.markdown(t))
     print("load average after: " + "%.2f %.2f %.2f" % os.getloadavg())
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(settings=settings, results=results), f, indent=1)
-
+    _runner.write_json(args.json, __file__, t)
 
 if __name__ == "__main__":
     main()

@@ -213,15 +213,10 @@ default="masking"
         ``loss="cross_entropy"`` (the authors' MNIST setting, with
         ``batch_size=20``) and 0.01 for ``loss="squared_error"`` (0.1
         diverges on standardized MNIST). Adam with SGD's step ruins the
-        features without an error: it saturates the sigmoid codes. MNIST,
-        500 units, 5 epochs, batch 20, test error of
-        ``StandardScaler -> LogisticRegression`` on the codes: with the
-        cross-entropy on [0, 1] pixels, Adam 0.001 / 0.01 / 0.03 / 0.1 give
-        4.1 / 3.6 / 6.2 / 13.9 % (PCA(500): 7.6 %), SGD 0.01 / 0.1 give
-        4.1 / 3.7 %; with the squared error on standardized pixels, Adam
-        0.001 / 0.01 / 0.1 give 6.0 / 6.3 / 44.9 %, SGD 0.01 gives 6.1 %.
-        Steps that fit: 0.001 to 0.01 for Adam; 0.01 to 0.1 for SGD with the
-        cross-entropy, 0.01 or less with the squared error.
+        features without an error: it saturates the sigmoid codes. Steps
+        that fit: 0.001 to 0.01 for Adam; 0.01 to 0.1 for SGD with the
+        cross-entropy, 0.01 or less with the squared error (the user
+        guide's "Optimiser and step size" has the measurements).
 
     batch_size : int, default=32
         Minibatch size (clipped to the number of samples).

@@ -701,10 +701,9 @@ default="masking"
 
     learning_rate : float or "auto", default="auto"
         Step size of the fine-tuning. ``"auto"`` is 0.1 with SGD (the
-        authors' step) and 0.001 with Adam, a tenth of an autoencoder's: on
-        MNIST, from the same pretrained default network, Adam at 0.01
-        reached 3.88 % test error, Adam at 0.001 1.95 % and SGD at 0.1 with
-        momentum 0.9 1.76 % (see the user guide).
+        authors' step) and 0.001 with Adam, a tenth of an autoencoder's:
+        Adam at an autoencoder's 0.01 fine-tunes markedly worse (the user
+        guide compares the steps on MNIST).
 
     momentum : float, default=0.9
         SGD momentum of the fine-tuning, in [0, 1) (scikit-learn's
