@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["skdae._autoencoder", "skdae._stacked", "skdae._incremental", "skdae.datasets._mnist"]
+MODULES = ["skdae._autoencoder", "skdae._stacked", "skdae._incremental", "skdae.datasets._mnist",
+           "skdae.datasets._variations"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
