@@ -177,8 +177,8 @@ default="masking"
 
         On sparse input only ``"masking"`` (which drops stored entries, the
         same masks the dense input would get) and ``None`` are allowed:
-        Gaussian, salt-and-pepper and swap noise would give implicit zeros
-        values, densifying the data.
+        Gaussian, salt-and-pepper and swap noise would give values to the
+        implicit zeros, densifying the data.
 
     corruption_level : float, default=0.25
         The masking, salt-and-pepper or swap fraction (in [0, 1]) or the

@@ -1133,7 +1133,8 @@ n_features), default=None
         self._initialize(X, sizes, rng)
         reset_progress(self, X_val is not None)
         if self.verbose:
-            print(f"Fine-tuning {len(sizes)} hidden layers and the softmax layer")
+            layers = "1 hidden layer" if len(sizes) == 1 else f"{len(sizes)} hidden layers"
+            print(f"Fine-tuning {layers} and the softmax layer")
         run_epochs(
             self, self._epoch_runner(X, y_index, sizes), n_epochs=self.max_iter,
             n_rows=X.shape[0], incremental=False, X=X, y=y_index,

@@ -1072,8 +1072,13 @@ def test_masking_on_sparse_input_drops_stored_entries(digits):
 @pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper"])
 def test_densifying_noise_on_sparse_input_is_refused(corruption, digits):
     _, Xs = _sparse_digits(digits)
-    with pytest.raises(ValueError, match="not supported on sparse input.*densify"):
+    with pytest.raises(ValueError, match="not supported on sparse input.*densify") as info:
         DenoisingAutoencoder(corruption=corruption).fit(Xs)
+    # the fix for an array and the fix for a Pipeline whose encoder outputs CSR
+    message = str(info.value)
+    assert "X.toarray()" in message
+    assert "OneHotEncoder(sparse_output=False)" in message
+    assert "values to the implicit zeros" in message
 
 
 def test_cross_entropy_range_check_on_sparse_input(digits):

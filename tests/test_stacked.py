@@ -558,6 +558,13 @@ def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
     assert all(line.startswith("Validation score: ") for line in tail[1::2])
 
 
+def test_verbose_names_a_single_hidden_layer_in_the_singular(digits, capsys):
+    X, y = digits
+    SdAClassifier(hidden_layer_sizes=(8,), pretrain_max_iter=1, max_iter=1,
+                  verbose=1, random_state=0).fit(X, y)
+    assert "Fine-tuning 1 hidden layer and the softmax layer" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("pretrain", [True, False])
 @pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
 @pytest.mark.parametrize("n_threads", THREADS)
