@@ -37,6 +37,7 @@ from ._training import (
     interruptible_fit,
     reset_progress,
     run_epochs,
+    small_products,
 )
 
 # Rows per chunk when scoring, so memory stays bounded on large inputs; the
@@ -847,15 +848,17 @@ default="masking"
         out = np.empty(X.shape[0], dtype=np.float64)
         V = self._decoder_weights()
         chunk = max(1, min(_SCORE_CHUNK_ROWS, _SCORE_CHUNK_VALUES // max(X.shape[1], 1)))
-        for batch in gen_batches(X.shape[0], chunk):
-            Xb = X[batch]
-            Z = code(Xb) @ V
-            if sp.issparse(Xb):
-                Xb = Xb.toarray()
-            _reconstruction_loss_rows(
-                Xb, Z, self.intercept_visible_, LOSSES[self.loss].code,
-                OUTPUT_ACTIVATIONS[self._output_activation()], out[batch],
-            )
+        # (the decoder's product, as the engine's: one BLAS thread when small)
+        with small_products(2.0 * min(chunk, X.shape[0]) * V.size):
+            for batch in gen_batches(X.shape[0], chunk):
+                Xb = X[batch]
+                Z = code(Xb) @ V
+                if sp.issparse(Xb):
+                    Xb = Xb.toarray()
+                _reconstruction_loss_rows(
+                    Xb, Z, self.intercept_visible_, LOSSES[self.loss].code,
+                    OUTPUT_ACTIVATIONS[self._output_activation()], out[batch],
+                )
         return out
 
     def transform(self, X):

@@ -55,28 +55,51 @@ _THREADPOOL_CONTROLLER = None
 
 # A multi-threaded engine hands work between its threads a few times per
 # minibatch; below this many flops per minibatch (10 * batch * d * h for one
-# autoencoder layer) that costs more than the second core gives.
+# autoencoder layer) that costs more than the second core gives. The BLAS
+# library's own threads cost the same below it, and far more on a busy
+# machine: a product of microseconds waits for a BLAS thread that the
+# operating system gave another process's core to (the user guide's digits
+# stack, one core busy: 15-25 times slower than with one BLAS thread).
 _MIN_FLOPS_PER_THREADED_BATCH = 2.5e7
 
 
 def engine_threads(batch_flops, n_units):
     """Engine threads for a problem size, and the context to run an epoch in.
 
-    ``batch_flops`` is the work of one minibatch and ``n_units`` the widest
-    dimension the engine cuts into blocks of at least 16 units. The engine's
-    threads are OpenMP threads (``OMP_NUM_THREADS`` and threadpoolctl's limits
-    apply), at most one per core. With more than one, each block runs
-    single-threaded BLAS, so BLAS is limited to one thread for the duration
-    of the epoch: no oversubscription. With one, the products are left to the
-    BLAS library's own threads.
+    ``batch_flops`` is the work of one minibatch (or one product) and
+    ``n_units`` the widest dimension the engine cuts into blocks of at least
+    16 units. The engine's threads are OpenMP threads (``OMP_NUM_THREADS`` and
+    threadpoolctl's limits apply), at most one per core. With more than one,
+    each block runs single-threaded BLAS, so BLAS is limited to one thread for
+    the duration of the epoch: no oversubscription. A problem below
+    ``_MIN_FLOPS_PER_THREADED_BATCH`` runs on one thread, BLAS included
+    (:func:`small_products`). Only a larger problem that the engine runs on
+    one thread (OpenMP limited to one thread, or too few units to cut) leaves
+    the products to the BLAS library's own threads.
     """
-    global _THREADPOOL_CONTROLLER
+    if batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
+        return 1, _one_blas_thread()
     n_threads = max(1, min(openmp_max_threads(), os.cpu_count() or 1, n_units // 16))
-    if n_threads == 1 or batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
+    if n_threads == 1:
         return 1, nullcontext()
+    return n_threads, _one_blas_thread()
+
+
+def small_products(flops):
+    """The context to run products of about ``flops`` each in: BLAS on one
+    thread when they are too small for threads to pay (below
+    ``_MIN_FLOPS_PER_THREADED_BATCH``), else BLAS's own threads."""
+    if flops < _MIN_FLOPS_PER_THREADED_BATCH:
+        return _one_blas_thread()
+    return nullcontext()
+
+
+def _one_blas_thread():
+    """A context limiting the BLAS libraries to one thread (threadpoolctl)."""
+    global _THREADPOOL_CONTROLLER
     if _THREADPOOL_CONTROLLER is None:
         _THREADPOOL_CONTROLLER = ThreadpoolController()
-    return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # Bookkeeping the loop keeps on the estimator, saved with each snapshot.
