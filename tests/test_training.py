@@ -231,11 +231,15 @@ def test_small_fits_and_scores_run_blas_on_one_thread(two_blas_threads, monkeypa
     from skdae import _autoencoder
 
     seen = []
-    for name in ("train_autoencoder_epoch", "_reconstruction_loss_rows"):
-        def spy(*args, _real=getattr(_autoencoder, name), **kwargs):
+
+    def spy(real):
+        def call(*args, **kwargs):
             seen.append(_blas_threads())
-            return _real(*args, **kwargs)
-        monkeypatch.setattr(_autoencoder, name, spy)
+            return real(*args, **kwargs)
+        return call
+
+    for name in ("train_autoencoder_epoch", "_reconstruction_loss_rows"):
+        monkeypatch.setattr(_autoencoder, name, spy(getattr(_autoencoder, name)))
     X = np.random.RandomState(0).uniform(size=(300, 64))
     dae = DenoisingAutoencoder(128, early_stopping=True, max_iter=3,
                                random_state=0).fit(X)
