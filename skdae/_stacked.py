@@ -577,7 +577,7 @@ default="masking"
         """
         check_is_fitted(self)
         bottom = self.autoencoders_[0]
-        X = bottom._check_unit_interval(self._validate_X(X), clip=True)
+        X = bottom._check_unit_interval(self._validate_X(X), new_data="clip")
         with np.errstate(over="ignore", invalid="ignore"):
             loss = bottom._row_loss(X, code=self._bottom_code)
         return -bottom._check_finite(loss, "reconstruction loss")

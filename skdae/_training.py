@@ -5,16 +5,18 @@ engine (``skdae/_engine.pyx``) and exposes its mutable training state;
 the driver owns everything around it, once for all estimators:
 
 - a snapshot of the state before each epoch, restored when the epoch
-  diverges (``ValueError``, never NaN weights) or is interrupted (Ctrl-C:
-  ``KeyboardInterrupt`` propagates, the estimator is left exactly as after
-  its last completed epoch -- unfitted if that was none of a fresh fit);
+  diverges (``ValueError``, never NaN weights; its advice fits the solver)
+  or is interrupted (Ctrl-C: ``KeyboardInterrupt`` propagates); either way
+  the estimator is left exactly as after its last completed epoch --
+  unfitted if that was none of a fresh fit (:func:`interruptible_fit`);
 - ``n_iter_``, ``t_``, ``loss_`` and ``loss_curve_``, the ``verbose`` lines;
 - the no-improvement count on the training loss or the validation score,
   early stopping with the best epoch's weights restored;
 - ``ConvergenceWarning`` at ``max_iter``;
 - scikit-learn's callbacks (one task per fit, one subtask per epoch).
 
-It also picks the engine's thread count (:func:`engine_threads`).
+It also picks the engine's thread count and when BLAS runs on one thread
+(:func:`engine_threads`, :func:`small_products`).
 """
 
 import os
@@ -23,6 +25,7 @@ import warnings
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
@@ -162,15 +165,15 @@ def forget_fit(estimator):
 
 @contextmanager
 def interruptible_fit(estimator, fresh):
-    """Around a whole fit: an interrupt (``KeyboardInterrupt``, or another
-    exception that is not an ``Exception``) that lands before a fresh fit
-    completed an epoch leaves the estimator unfitted. (The epoch loop rolls
-    back a partial epoch itself.)"""
+    """Around a whole fit: a fresh fit that ends before it completed an epoch
+    -- interrupted (``KeyboardInterrupt``), diverged in its first epoch, or
+    refused its data -- leaves the estimator unfitted, never with the random
+    initial weights. (The epoch loop rolls back a partial epoch itself.)"""
     curve = getattr(estimator, "loss_curve_", None)
     try:
         yield
-    except BaseException as exc:
-        if fresh and not isinstance(exc, Exception):
+    except BaseException:
+        if fresh:
             now = getattr(estimator, "loss_curve_", None)
             if now is curve or not now:
                 forget_fit(estimator)
@@ -211,13 +214,7 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
                 np.isfinite(a).all() for a in est._training_state()[:est._n_parameters]
             ):
                 snapshot.restore(est)
-                raise ValueError(
-                    f"{what} diverged in epoch {est.n_iter_ + 1}: the loss became "
-                    f"non-finite. The learning rate (learning_rate={est._step_size()}, "
-                    f"solver={est.solver!r}) is too large for this data: lower it "
-                    "(e.g. ten times), standardize the inputs, or use solver='adam'. "
-                    "The parameters of the last finite epoch were kept."
-                )
+                raise ValueError(_divergence_message(est, what, X))
             est.n_iter_ += 1
             est.t_ += n_rows
             est.loss_ = loss_sum / n_rows + est._penalty()
@@ -258,6 +255,33 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
     callback_ctx.call_on_fit_task_end(
         estimator=est, X=X, y=y, reconstruction_attributes=est._fitted_attributes,
     )
+
+
+def _divergence_message(est, what, X):
+    """Why an epoch of ``est`` diverged, what to do, and what was kept."""
+    message = f"{what} diverged in epoch {est.n_iter_ + 1}: the loss became non-finite. "
+    if est.solver == "adam":
+        # Adam's steps do not grow with the gradient: the data overflowed
+        values = X.data if sp.issparse(X) else np.asarray(X)
+        largest = float(np.abs(values).max(initial=0))
+        message += (
+            "With solver='adam' each update moves a weight by about learning_rate "
+            f"(learning_rate={est._step_size()}) whatever the gradient, so the "
+            f"products overflowed on the inputs themselves (largest |x| = "
+            f"{largest:.3g}): standardize them (sklearn.preprocessing.StandardScaler, "
+            "or MinMaxScaler for [0, 1] data, in a Pipeline). If they are already "
+            "of order 1, the learning rate is too large: lower it (e.g. ten times). "
+        )
+    else:
+        message += (
+            f"The learning rate (learning_rate={est._step_size()}, "
+            f"solver={est.solver!r}) is too large for this data: lower it (e.g. ten "
+            "times), standardize the inputs, or use solver='adam'. "
+        )
+    if est.n_iter_ == 0:
+        return message + ("No epoch completed, so the estimator is left unfitted "
+                          "(as after an interrupt in its first epoch).")
+    return message + f"The parameters of the last finite epoch ({est.n_iter_}) were kept."
 
 
 def _count_no_improvement(est, validation):
