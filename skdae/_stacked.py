@@ -276,7 +276,8 @@ default="masking"
 
     tol : float, default=1e-4
         An epoch of a layer whose training loss does not improve on the best
-        so far by at least ``tol`` counts as one without improvement.
+        so far by at least ``tol`` times that best counts as one without
+        improvement (the ``tol`` of :class:`DenoisingAutoencoder`, relative).
 
     n_iter_no_change : int, default=10
         A layer stops after ``n_iter_no_change + 1`` consecutive epochs

@@ -181,7 +181,7 @@ def interruptible_fit(estimator, fresh):
 
 
 def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
-               validation=None, what="Training"):
+               validation=None, what="Training", relative_tol=False):
     """Run up to ``n_epochs`` epochs of ``epoch()`` on ``estimator``.
 
     ``epoch()`` runs one engine epoch in place and returns ``(loss_sum,
@@ -193,7 +193,9 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
     (for callbacks), ``learning_rate``, ``solver``, ``tol``,
     ``n_iter_no_change``, ``max_iter``, ``verbose``. ``what`` names the
     training in messages ("Training", "Fine-tuning"). ``X`` and ``y`` are
-    what the callbacks see.
+    what the callbacks see. ``relative_tol``: an improvement counts when it
+    exceeds ``tol`` times the best loss (or score) so far, for losses that
+    grow with the number of features; else ``tol`` itself.
     """
     est = estimator
     # Callbacks (scikit-learn >= 1.9) see one task per fit or partial_fit
@@ -222,7 +224,7 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
             if est.verbose:
                 print("Iteration %d, loss = %.8f, time = %.2fs"
                       % (est.n_iter_, est.loss_, time.perf_counter() - tic))
-            if _count_no_improvement(est, validation):
+            if _count_no_improvement(est, validation, relative_tol):
                 best = _Snapshot(est)
         except BaseException as exc:
             if not isinstance(exc, ValueError):  # an interrupt: roll the epoch back
@@ -240,7 +242,8 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
         if est._no_improvement_count > est.n_iter_no_change:
             if est.verbose:
                 watched = "Validation score" if validation is not None else "Training loss"
-                print(f"{watched} did not improve more than tol={est.tol} for "
+                by = f"tol={est.tol}" + (" times its best" if relative_tol else "")
+                print(f"{watched} did not improve more than {by} for "
                       f"{est.n_iter_no_change} consecutive epochs. Stopping.")
             break
     else:
@@ -284,26 +287,37 @@ def _divergence_message(est, what, X):
     return message + f"The parameters of the last finite epoch ({est.n_iter_}) were kept."
 
 
-def _count_no_improvement(est, validation):
+def _margin(est, best, relative_tol):
+    """The improvement on ``best`` that counts: ``tol``, or ``tol * |best|``
+    (nothing to improve on before a first epoch)."""
+    if not relative_tol:
+        return est.tol
+    return est.tol * abs(best) if np.isfinite(best) else 0.0
+
+
+def _count_no_improvement(est, validation, relative_tol=False):
     """Track convergence as scikit-learn's MLP does: the count of epochs
-    without an improvement by ``tol`` of the validation score (or the training
-    loss); True on a new best validation score."""
+    without an improvement by ``tol`` (or ``tol`` times the best so far) of
+    the validation score (or the training loss); True on a new best
+    validation score."""
     if validation is not None:
         score = float(validation())
         est.validation_scores_.append(score)
         if est.verbose:
             print("Validation score: %f" % score)
-        if score < est.best_validation_score_ + est.tol:
+        best = est.best_validation_score_
+        if score < best + _margin(est, best, relative_tol):
             est._no_improvement_count += 1
         else:
             est._no_improvement_count = 0
-        if score > est.best_validation_score_:
+        if score > best:
             est.best_validation_score_ = score
             return True
         return False
-    if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+    best = est.best_loss_
+    if est.loss_curve_[-1] > best - _margin(est, best, relative_tol):
         est._no_improvement_count += 1
     else:
         est._no_improvement_count = 0
-    est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+    est.best_loss_ = min(best, est.loss_curve_[-1])
     return False

@@ -1015,6 +1015,36 @@ def test_divergence_message_names_the_step_auto_stands_for():
         dae.fit(X)
 
 
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params, standardize", [
+    ({"n_components": 128, "loss": "cross_entropy"}, False),
+    ({"n_components": 256, "loss": "cross_entropy"}, False),
+    ({"n_components": 128, "loss": "cross_entropy", "early_stopping": True}, False),
+    ({"n_components": 128}, True),
+])
+def test_default_fits_on_digits_stop_before_max_iter(params, standardize, digits):
+    # the fits a user runs first converge (or stop early) without a
+    # ConvergenceWarning, and still learn: below the loss of the first epochs
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(digits[0]) if standardize else digits[0]
+    dae = DenoisingAutoencoder(random_state=0, **params).fit(X)
+    assert dae.n_iter_ < dae.max_iter
+    assert dae.loss_curve_[-1] < 0.95 * dae.loss_curve_[0]
+
+
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+def test_a_grid_search_with_the_defaults_fits_without_convergence_warnings(digits):
+    X, y = digits
+    pipe = make_pipeline(DenoisingAutoencoder(loss="cross_entropy", random_state=0),
+                         LogisticRegression(max_iter=1000))
+    search = GridSearchCV(pipe, {"denoisingautoencoder__n_components": [32, 64]}, cv=3,
+                          error_score="raise")
+    with threadpool_limits(1, user_api="blas"):  # (LogisticRegression on busy cores)
+        search.fit(X, y)
+    assert search.best_score_ > 0.9
+
+
 @pytest.mark.parametrize("scaling", ["standardized", "unit_interval"])
 def test_defaults_train_well_on_standardized_and_unit_interval_data(scaling, digits):
     # The default (Adam, squared error, masking 25 %) must learn on either

@@ -173,6 +173,39 @@ def test_training_stops_after_n_iter_no_change_plus_one_epochs_without_improveme
     assert dae.n_iter_ == clf.n_iter_ == n_iter_no_change + 2
 
 
+def _stop_epoch(curve, tol, n_iter_no_change, relative, higher_is_better=False):
+    """The epoch scikit-learn's rule stops at on ``curve`` (None: never)."""
+    best, count = -np.inf if higher_is_better else np.inf, 0
+    for epoch, value in enumerate(curve, 1):
+        margin = tol * abs(best) if relative and np.isfinite(best) else (
+            0.0 if relative else tol)
+        worse = value < best + margin if higher_is_better else value > best - margin
+        count = count + 1 if worse else 0
+        best = max(best, value) if higher_is_better else min(best, value)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_autoencoder_tol_is_relative_to_the_best_loss(early_stopping):
+    # the loss is summed over the features, so an absolute tol means little
+    # on 784 pixels what it means on 64: an improvement counts when it exceeds
+    # tol times the best so far
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data / 16.0
+    dae = DenoisingAutoencoder(32, loss="cross_entropy", tol=0.01, n_iter_no_change=2,
+                               early_stopping=early_stopping, max_iter=100,
+                               random_state=0).fit(X)
+    curve = dae.validation_scores_ if early_stopping else dae.loss_curve_
+    stops = {relative: _stop_epoch(curve, 0.01, 2, relative, early_stopping)
+             for relative in (True, False)}
+    assert stops[True] != stops[False]
+    assert dae.n_iter_ == stops[True]
+
+
 @pytest.mark.parametrize("openmp, cores, units, expected", [
     (8, 2, 500, 2),    # OMP_NUM_THREADS above the cores: one thread per core
     (4, 2, 500, 2),
