@@ -27,7 +27,16 @@ busy-2 / busy-1     the same while one other process spins on one of the
                     on Ctrl-C, on an exception and at exit; it also ends by
                     itself if this script dies
 
+guide, guide_dae, stack, grid1, grid2 (issue 26.1: small problems, digits / 16,
+          default settings, seconds per fit): the user guide's stacking snippet
+          (DAE(256) -> DAE(128), cross-entropy, -> LogisticRegression(max_iter=1000)),
+          its two DenoisingAutoencoder layers alone (skdae's share of it),
+          StackedDenoisingAutoencoder((128, 64)), and a GridSearchCV of
+          DenoisingAutoencoder(loss="cross_entropy") over n_components (64, 128) x
+          corruption_level (0.1, 0.3), cv=3, with n_jobs=1 and n_jobs=2
+
 Targets (issue 15): busy-2 / busy-1 <= 1.15 for dae20, dae256 and finetune;
+issue 26.1: the same for the small problems (guide, guide_dae, stack, grid1, grid2);
 with ``--compare-python`` (another build, e.g. main before the change), every
 quiet-2 skdae measurement also runs with that interpreter, alternating with this
 one in the same run, and A / B <= 1.03.
@@ -55,6 +64,8 @@ Usage::
         --compare-python /work/venvs/base/bin/python             # issue 15's table
     python benchmarks/bench_contention.py --workloads finetune --configs quiet-2 \\
         --no-holds --compare-python OTHER/bin/python               # the A/B row only
+    python benchmarks/bench_contention.py --no-holds --repeats 5 --configs busy-2,busy-1 \\
+        --workloads dae20,dae256,finetune,guide,guide_dae,stack,grid1,grid2  # issue 26.1
 """
 
 import argparse
@@ -83,6 +94,13 @@ WORKLOADS = {
     "dae256": ("skdae", 256, "skdae DAE, batch 256"),
     "finetune": ("sda_finetune", 5, "SdA fine-tuning epoch, batch 5"),
     "torch20": ("torch", 20, "torch DAE, batch 20"),
+    # issue 26.1, small problems (digits): seconds per fit, not per epoch
+    **{w: ("small", None, what) for w, what in (
+        ("guide", "digits: user guide stack (DAE 256, DAE 128, LogisticRegression), s/fit"),
+        ("guide_dae", "digits: its two DAE layers alone (fit_transform), s/fit"),
+        ("stack", "digits: StackedDenoisingAutoencoder((128, 64)), s/fit"),
+        ("grid1", "digits: GridSearchCV of the DAE, n_jobs=1, s/search"),
+        ("grid2", "digits: GridSearchCV of the DAE, n_jobs=2, s/search"))},
 }
 #: configuration -> (busy, threads)
 CONFIGS = {"quiet-2": (False, 2), "quiet-1": (False, 1), "busy-2": (True, 2),
@@ -257,10 +275,57 @@ def grid_worker(cfg):
     return out
 
 
+def small_worker(cfg):
+    """Time one small problem of issue 26.1 on digits (pixels / 16): a fit
+    as the user guide and a first user run it, default settings; warm-up
+    (imports, one tiny fit) untimed."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from skdae import DenoisingAutoencoder, StackedDenoisingAutoencoder
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    seed, w = cfg["seed"], cfg["workload"]
+    layers = [DenoisingAutoencoder(n, loss="cross_entropy", corruption_level=0.25,
+                                   random_state=seed) for n in (256, 128)]
+    grid = {"n_components": [64, 128], "corruption_level": [0.1, 0.3]}
+    fits = {
+        "guide": lambda: make_pipeline(*layers, LogisticRegression(max_iter=1000)).fit(
+            X, y).score(X, y),
+        "guide_dae": lambda: float(np.mean(make_pipeline(*layers).fit_transform(X))),
+        "stack": lambda: StackedDenoisingAutoencoder(
+            hidden_layer_sizes=(128, 64), random_state=seed).fit(X).score(X),
+        "grid1": lambda: GridSearchCV(DenoisingAutoencoder(
+            loss="cross_entropy", random_state=seed), grid, cv=3, n_jobs=1).fit(
+                X).best_score_,
+        "grid2": lambda: GridSearchCV(DenoisingAutoencoder(
+            loss="cross_entropy", random_state=seed), grid, cv=3, n_jobs=2).fit(
+                X).best_score_,
+    }
+    out = {"workload": w, "pid": os.getpid()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        DenoisingAutoencoder(16, max_iter=1).fit(X[:100])  # warm-up, untimed
+        c0, t0 = time.process_time(), time.perf_counter()
+        out["loss"] = float(fits[w]())  # (accuracy, mean code, score: a sanity value)
+        out["epoch_s"] = [time.perf_counter() - t0]
+        out["epoch_cpu_s"] = [time.process_time() - c0]
+    out["threadpools"] = _peers._threadpools()
+    out["skdae_file"] = sys.modules["skdae"].__file__
+    return out
+
+
 def main_worker(cfg_json):
     cfg = json.loads(cfg_json)
     if cfg["mode"] == "grid":
         _runner.print_result(grid_worker(cfg))
+    elif cfg["mode"] == "small":
+        _runner.print_result(small_worker(cfg))
     else:
         _peers.main_worker(cfg_json)
 
@@ -286,6 +351,9 @@ class Cell:
                     "batch_size": 20, "epochs": args.grid_epochs, "cv": args.grid_cv,
                     "seed": args.seed, "data_home": args.data_home, "repeat": repeat}
         peer, batch_size, _ = WORKLOADS[self.workload]
+        if peer == "small":
+            return {"mode": "small", "workload": self.workload, "seed": args.seed + repeat,
+                    "repeat": repeat}
         n = args.finetune_samples if peer == "sda_finetune" else args.n_samples
         return _peers.worker_config(args, peer, batch_size, repeat, threads=self.threads,
                                     n_samples=n, seed=args.seed)
