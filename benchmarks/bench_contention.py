@@ -27,7 +27,16 @@ busy-2 / busy-1     the same while one other process spins on one of the
                     on Ctrl-C, on an exception and at exit; it also ends by
                     itself if this script dies
 
-Target (issue 15): busy-2 / busy-1 <= 1.15 for dae20, dae256 and finetune. Two
+guide, guide_dae, stack, grid1, grid2 (issue 26.1: small problems, digits / 16,
+          default settings, seconds per fit): the user guide's stacking snippet
+          (DAE(256) -> DAE(128), cross-entropy, -> LogisticRegression(max_iter=1000)),
+          its two DenoisingAutoencoder layers alone (skdae's share of it),
+          StackedDenoisingAutoencoder((128, 64)), and a GridSearchCV of
+          DenoisingAutoencoder(loss="cross_entropy") over n_components (64, 128) x
+          corruption_level (0.1, 0.3), cv=3, with n_jobs=1 and n_jobs=2
+
+Targets: busy-2 / busy-1 <= 1.15 for dae20, dae256 and finetune (issue 15) and
+for the small problems (guide, guide_dae, stack, grid1, grid2; issue 26.1). Two
 builds are compared with ``bench_ab.py`` (its rows dae20-30k, dae256-30k and
 finetune are these workloads, epoch by epoch).
 
@@ -50,8 +59,10 @@ disturbed.
 Usage::
 
     python benchmarks/bench_contention.py --quick                  # smoke run
-    python benchmarks/bench_contention.py --unset-openblas-coretype   # issue 15's table
+    python benchmarks/bench_contention.py --unset-openblas-coretype   # the whole table
     python benchmarks/bench_contention.py --json contention.json      # the tables for run.py
+    python benchmarks/bench_contention.py --no-holds --repeats 5 --configs busy-2,busy-1 \\
+        --workloads dae20,dae256,finetune,guide,guide_dae,stack,grid1,grid2  # issue 26.1
 """
 
 import argparse
@@ -79,6 +90,13 @@ WORKLOADS = {
     "dae256": ("skdae", 256, "skdae DAE, batch 256"),
     "finetune": ("sda_finetune", 5, "SdA fine-tuning epoch, batch 5"),
     "torch20": ("torch", 20, "torch DAE, batch 20"),
+    # issue 26.1, small problems (digits): seconds per fit, not per epoch
+    **{w: ("small", None, what) for w, what in (
+        ("guide", "digits: user guide stack (DAE 256, DAE 128, LogisticRegression), s/fit"),
+        ("guide_dae", "digits: its two DAE layers alone (fit_transform), s/fit"),
+        ("stack", "digits: StackedDenoisingAutoencoder((128, 64)), s/fit"),
+        ("grid1", "digits: GridSearchCV of the DAE, n_jobs=1, s/search"),
+        ("grid2", "digits: GridSearchCV of the DAE, n_jobs=2, s/search"))},
 }
 #: configuration -> (busy, threads)
 CONFIGS = {"quiet-2": (False, 2), "quiet-1": (False, 1), "busy-2": (True, 2),
@@ -253,10 +271,61 @@ def grid_worker(cfg):
     return out
 
 
+def small_worker(cfg):
+    """Time one small problem of issue 26.1 on digits (pixels / 16): a fit
+    as the user guide and a first user run it, default settings; warm-up
+    (imports, one tiny fit) untimed."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from skdae import DenoisingAutoencoder, StackedDenoisingAutoencoder
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    seed, w = cfg["seed"], cfg["workload"]
+    layers = [DenoisingAutoencoder(n, loss="cross_entropy", corruption_level=0.25,
+                                   random_state=seed) for n in (256, 128)]
+    grid = {"n_components": [64, 128], "corruption_level": [0.1, 0.3]}
+    # the timed fit, and a sanity value of the fitted object (untimed): the
+    # training accuracy, the mean code, the score, the best grid score
+    fits = {
+        "guide": (lambda: make_pipeline(*layers, LogisticRegression(max_iter=1000)).fit(
+            X, y), lambda m: m.score(X, y)),
+        "guide_dae": (lambda: make_pipeline(*layers).fit_transform(X), np.mean),
+        "stack": (lambda: StackedDenoisingAutoencoder(
+            hidden_layer_sizes=(128, 64), random_state=seed).fit(X), lambda m: m.score(X)),
+        "grid1": (lambda: GridSearchCV(DenoisingAutoencoder(
+            loss="cross_entropy", random_state=seed), grid, cv=3, n_jobs=1).fit(X),
+                  lambda m: m.best_score_),
+        "grid2": (lambda: GridSearchCV(DenoisingAutoencoder(
+            loss="cross_entropy", random_state=seed), grid, cv=3, n_jobs=2).fit(X),
+                  lambda m: m.best_score_),
+    }
+    fit, sanity = fits[w]
+    out = {"workload": w, "pid": os.getpid()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        DenoisingAutoencoder(16, max_iter=1).fit(X[:100])  # warm-up, untimed
+        c0, t0 = time.process_time(), time.perf_counter()
+        fitted = fit()
+        out["epoch_s"] = [time.perf_counter() - t0]
+        out["epoch_cpu_s"] = [time.process_time() - c0]
+        out["loss"] = float(sanity(fitted))
+    out["threadpools"] = _peers._threadpools()
+    out["skdae_file"] = sys.modules["skdae"].__file__
+    return out
+
+
 def main_worker(cfg_json):
     cfg = json.loads(cfg_json)
     if cfg["mode"] == "grid":
         _runner.print_result(grid_worker(cfg))
+    elif cfg["mode"] == "small":
+        _runner.print_result(small_worker(cfg))
     else:
         _peers.main_worker(cfg_json)
 
@@ -282,6 +351,9 @@ class Cell:
                     "batch_size": 20, "epochs": args.grid_epochs, "cv": args.grid_cv,
                     "seed": args.seed, "data_home": args.data_home, "repeat": repeat}
         peer, batch_size, _ = WORKLOADS[self.workload]
+        if peer == "small":
+            return {"mode": "small", "workload": self.workload, "seed": args.seed + repeat,
+                    "repeat": repeat}
         n = args.finetune_samples if peer == "sda_finetune" else args.n_samples
         return _peers.worker_config(args, peer, batch_size, repeat, threads=self.threads,
                                     n_samples=n, seed=args.seed)

@@ -4,6 +4,7 @@
 # loop runs in ``_training.py``, the arithmetic in the engine
 # (``_engine.pyx``, inference kernels in ``_autoencoder_fast.pyx``).
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -37,12 +38,20 @@ from ._training import (
     interruptible_fit,
     reset_progress,
     run_epochs,
+    small_products,
 )
 
 # Rows per chunk when scoring, so memory stays bounded on large inputs; the
 # chunk also shrinks so that a densified sparse chunk stays under 2**22 values.
 _SCORE_CHUNK_ROWS = 4096
 _SCORE_CHUNK_VALUES = 2**22
+
+# The check for saturated codes after fit: on about this many training rows,
+# a unit whose code varies by at most _CONSTANT_CODE is constant; the advice
+# blames the scale of the data beyond inputs of _LARGE_INPUT.
+_SATURATION_CHECK_ROWS = 1000
+_CONSTANT_CODE = 1e-6
+_LARGE_INPUT = 10.0
 
 
 def _optimizer_state(shapes, solver, momentum, dtype):
@@ -177,8 +186,8 @@ default="masking"
 
         On sparse input only ``"masking"`` (which drops stored entries, the
         same masks the dense input would get) and ``None`` are allowed:
-        Gaussian, salt-and-pepper and swap noise would give implicit zeros
-        values, densifying the data.
+        Gaussian, salt-and-pepper and swap noise would give values to the
+        implicit zeros, densifying the data.
 
     corruption_level : float, default=0.25
         The masking, salt-and-pepper or swap fraction (in [0, 1]) or the
@@ -255,10 +264,21 @@ default="masking"
     epsilon : float, default=1e-8
         Adam's numerical stability term.
 
-    tol : float, default=1e-4
-        Tolerance for the optimisation: an epoch whose training loss (or,
-        with ``early_stopping``, validation score) does not improve on the
-        best so far by at least ``tol`` counts as one without improvement.
+    tol : float, default=3e-3
+        Relative tolerance for the optimisation: an epoch whose training loss
+        (or, with ``early_stopping``, validation score) does not improve on
+        the best so far by at least ``tol`` times that best counts as one
+        without improvement. Relative, because the loss is summed over the
+        features (it grows with their number). The default stops the fits a
+        user runs first before ``max_iter``: on digits, 128 units with the
+        cross-entropy stop after 39 to 52 epochs (five splits) instead of
+        running 77 to 100 and warning, with the same accuracy of a logistic
+        regression on the codes (0.975 against 0.976) and a held-out loss
+        within 1.3 %. Larger data pay for the early stop: on 20 000 MNIST
+        images, 500 units stop after 19 epochs, and a logistic regression on
+        their codes errs 4.3 % on the validation images against 3.8 % after
+        58 epochs with ``tol=0``. Set a lower ``tol``, or ``tol=0`` to train
+        for ``max_iter`` epochs.
 
     n_iter_no_change : int, default=10
         Training stops after ``n_iter_no_change + 1`` consecutive epochs
@@ -363,8 +383,13 @@ default="masking"
     and ``sqrt(6 / d)`` for relu; biases start at zero.
 
     ``fit`` raises a ``ValueError`` if the loss becomes non-finite (a
-    learning rate too large for the data), leaving the parameters of the last
-    finite epoch in place.
+    learning rate too large for the data, or inputs far too large), leaving
+    the parameters of the last finite epoch in place; a fresh fit that
+    diverges in its first epoch leaves the estimator unfitted, as an
+    interrupt (Ctrl-C) there does. ``fit`` warns (``UserWarning``) when at
+    least half of the hidden units end saturated, giving every training
+    sample the same code: inputs far outside the scale the initial weights
+    expect (order 1) do this; scale them first.
 
     References
     ----------
@@ -381,13 +406,13 @@ default="masking"
     >>> X, _ = load_digits(return_X_y=True)
     >>> X = X / 16.0
     >>> dae = DenoisingAutoencoder(n_components=32, loss="cross_entropy",
-    ...                            max_iter=5, random_state=0)
+    ...                            random_state=0)
     >>> H = dae.fit_transform(X)
     >>> H.shape
     (1797, 32)
     >>> dae.inverse_transform(H).shape
     (1797, 64)
-    >>> bool(dae.loss_curve_[-1] < dae.loss_curve_[0])
+    >>> bool(dae.n_iter_ < dae.max_iter)  # stopped: the loss stopped improving
     True
     """
 
@@ -441,7 +466,7 @@ default="masking"
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        tol=1e-4,
+        tol=3e-3,
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
@@ -550,14 +575,16 @@ default="masking"
         return _options.check_corruption(self.corruption, self.corruption_level,
                                          emphasis=self.emphasis)
 
-    def _check_unit_interval(self, X, column_bounds=None, *, clip=False):
+    def _check_unit_interval(self, X, column_bounds=None, *, new_data=None):
         """``X`` clipped to [0, 1], where the cross-entropy is defined.
 
         Values outside [0, 1] by at most ``sqrt(eps)`` of the dtype (1.5e-8
         in float64, 3.5e-4 in float32) are rounding errors of a rescaling --
-        ``MinMaxScaler`` returns ``1 + eps`` -- and are clipped; values
-        further out raise a ValueError, unless ``clip`` (scoring new data,
-        which may stray outside the training range). ``column_bounds``: the
+        ``MinMaxScaler`` returns ``1 + eps`` -- and are clipped. Values
+        further out raise a ValueError in training data (``new_data`` None);
+        in new data, which may stray outside the training range, they warn
+        and are clipped (``new_data="clip"``, scoring) or encoded as given
+        (``new_data="keep"``, ``transform``). ``column_bounds``: the
         per-column minima and maxima of ``X`` when the caller has them (saves
         two passes over the data); they are clipped in place with ``X``."""
         values = X.data if sp.issparse(X) else X
@@ -570,14 +597,26 @@ default="masking"
         if lo >= 0 and hi <= 1:
             return X
         tol = np.sqrt(np.finfo(values.dtype).eps)
-        if not clip and (lo < -tol or hi > 1 + tol):
-            raise ValueError(
-                "loss='cross_entropy' requires every input value to lie in [0, 1] "
-                f"(within {tol:.2g} for rounding); got values in [{lo!s}, {hi!s}]. "
-                "Rescale the data first (e.g. with sklearn.preprocessing."
-                "MinMaxScaler in a Pipeline) or use loss='squared_error' for "
-                "real-valued inputs."
+        if lo < -tol or hi > 1 + tol:
+            if new_data is None:
+                raise ValueError(
+                    "loss='cross_entropy' requires every input value to lie in [0, 1] "
+                    f"(within {tol:.2g} for rounding); got values in [{lo!s}, {hi!s}]. "
+                    "Rescale the data first (e.g. with sklearn.preprocessing."
+                    "MinMaxScaler in a Pipeline) or use loss='squared_error' for "
+                    "real-valued inputs."
+                )
+            warnings.warn(
+                f"X holds values in [{lo!s}, {hi!s}], outside [0, 1]: this model was "
+                "fitted with loss='cross_entropy' for inputs in [0, 1]. "
+                + ("They are clipped to [0, 1] for scoring. " if new_data == "clip"
+                   else "They are encoded as given. ")
+                + "Rescale new data as the training data (e.g. with the same fitted "
+                "MinMaxScaler, in a Pipeline).",
+                UserWarning, stacklevel=3,
             )
+        if new_data == "keep":
+            return X
         if sp.issparse(X):
             X = X.copy()
             np.clip(X.data, 0, 1, out=X.data)
@@ -717,8 +756,47 @@ default="masking"
             incremental=incremental, X=X_fit, y=y,
             validation=None if X_val is None else (
                 lambda: float(np.mean(-self._row_loss(X_val)))),
+            relative_tol=True,
         )
+        if not incremental:
+            self._warn_if_saturated(X_fit)
         return self
+
+    def _warn_if_saturated(self, X):
+        """Warn when at least half of the hidden units give one code to every
+        row of a sample of the training data ``X``, as when the inputs are far
+        larger than the initial weights expect: saturated units learn nothing
+        and the fit looks like any other that reached ``max_iter``."""
+        rows = X[::max(1, X.shape[0] // _SATURATION_CHECK_ROWS)]
+        if sp.issparse(rows):
+            lo, hi = min_max_axis(rows, axis=0)
+        else:
+            rows = np.ascontiguousarray(rows)
+            lo, hi = rows.min(axis=0), rows.max(axis=0)
+        if not (hi > lo).any():  # identical rows: one code is right
+            return
+        H = self._encode(rows)
+        n_constant = int(np.count_nonzero(np.ptp(H, axis=0) <= _CONSTANT_CODE))
+        if 2 * n_constant < self.n_components:
+            return
+        largest = float(max(np.abs(self.data_min_).max(), np.abs(self.data_max_).max()))
+        bound = ACTIVATIONS[self.activation].init_bound(X.shape[1], self.n_components)
+        if largest > _LARGE_INPUT:
+            advice = (
+                f"The inputs reach |x| = {largest:.3g}, while the initial weights "
+                f"(|W| <= {bound:.2g}) expect inputs of order 1: scale the data first "
+                "(sklearn.preprocessing.StandardScaler, or MinMaxScaler to [0, 1] "
+                "for loss='cross_entropy', in a Pipeline) and refit."
+            )
+        else:
+            advice = "Lower the learning rate (e.g. ten times) and refit."
+        warnings.warn(
+            f"{n_constant} of the {self.n_components} hidden units give the same "
+            f"code (within {_CONSTANT_CODE:g}) to every training sample: they are "
+            f"saturated ({self.activation} units far outside their working range), "
+            f"so the code carries little information. {advice}",
+            UserWarning, stacklevel=6,  # (fit's caller, past _fit_context)
+        )
 
     def _noise_extremes(self):
         """The values salt-and-pepper noise writes: 0 and 1 for the
@@ -842,15 +920,17 @@ default="masking"
         out = np.empty(X.shape[0], dtype=np.float64)
         V = self._decoder_weights()
         chunk = max(1, min(_SCORE_CHUNK_ROWS, _SCORE_CHUNK_VALUES // max(X.shape[1], 1)))
-        for batch in gen_batches(X.shape[0], chunk):
-            Xb = X[batch]
-            Z = code(Xb) @ V
-            if sp.issparse(Xb):
-                Xb = Xb.toarray()
-            _reconstruction_loss_rows(
-                Xb, Z, self.intercept_visible_, LOSSES[self.loss].code,
-                OUTPUT_ACTIVATIONS[self._output_activation()], out[batch],
-            )
+        # (the decoder's product, as the engine's: one BLAS thread when small)
+        with small_products(2.0 * min(chunk, X.shape[0]) * V.size):
+            for batch in gen_batches(X.shape[0], chunk):
+                Xb = X[batch]
+                Z = code(Xb) @ V
+                if sp.issparse(Xb):
+                    Xb = Xb.toarray()
+                _reconstruction_loss_rows(
+                    Xb, Z, self.intercept_visible_, LOSSES[self.loss].code,
+                    OUTPUT_ACTIVATIONS[self._output_activation()], out[batch],
+                )
         return out
 
     def transform(self, X):
@@ -859,7 +939,9 @@ default="masking"
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to encode. No corruption is applied.
+            Data to encode. No corruption is applied. After a fit with
+            ``loss="cross_entropy"``, values outside [0, 1] (by more than
+            rounding) are encoded as given, with a ``UserWarning``.
 
         Returns
         -------
@@ -869,7 +951,10 @@ default="masking"
         check_is_fitted(self)
         # Dense input skips validation's finiteness pass: the engine detects
         # NaN and infinity in the product instead (one pass less over X).
-        return self._encode(self._validate_X(X, ensure_all_finite=sp.issparse(X)))
+        X = self._validate_X(X, ensure_all_finite=sp.issparse(X))
+        with np.errstate(invalid="ignore"):  # (NaN: the engine's error)
+            self._check_unit_interval(X, new_data="keep")
+        return self._encode(X)
 
     def inverse_transform(self, X):
         """Decode hidden codes back to input space: ``o(c + H W*)``.
@@ -930,7 +1015,8 @@ default="masking"
 
         With ``loss="cross_entropy"``, ``X`` is clipped to [0, 1] (where
         the loss is defined) first: new data rescaled with a
-        ``MinMaxScaler`` fitted on other rows may stray outside it.
+        ``MinMaxScaler`` fitted on other rows may stray outside it. Values
+        outside by more than rounding also warn (``UserWarning``).
 
         Parameters
         ----------
@@ -944,7 +1030,7 @@ default="masking"
             summed over the features; higher is better.
         """
         check_is_fitted(self)
-        X = self._check_unit_interval(self._validate_X(X), clip=True)
+        X = self._check_unit_interval(self._validate_X(X), new_data="clip")
         with np.errstate(over="ignore", invalid="ignore"):
             return -self._check_finite(self._row_loss(X), "reconstruction loss")
 

@@ -24,7 +24,7 @@ class _CorruptionOption:
     code : the engine's ``Noise`` code.
     level_is_fraction : ``corruption_level`` is the fraction of components
         corrupted (in [0, 1]); else a standard deviation.
-    keeps_sparse : applies to CSR input without giving implicit zeros a value
+    keeps_sparse : applies to CSR input without giving the implicit zeros a value
         (the engine drops stored entries).
     partial : corrupts some components and leaves the others as they are, so
         emphasized denoising (weighting the two sets) is defined.
@@ -225,11 +225,13 @@ def check_sparse_corruption(corruption, where=""):
     if not CORRUPTIONS[corruption].keeps_sparse:
         raise ValueError(
             f"corruption={corruption!r}{where} is not supported on sparse input: it "
-            "would give implicit zeros values (densifying the data)"
+            "would give values to the implicit zeros (densifying the data)"
             + (" and read every corrupted value from another row"
                if corruption == "swap" else "")
-            + ". Use corruption='masking' (drops stored entries) or None, or pass a "
-            "dense array (X.toarray()) if it fits in memory."
+            + ". Use corruption='masking' (drops stored entries) or None, or pass "
+            "dense data if it fits in memory: X.toarray(), or in a Pipeline an "
+            "encoder that outputs dense arrays (e.g. OneHotEncoder(sparse_output="
+            "False), or sparse_threshold=0 on a ColumnTransformer)."
         )
 
 

@@ -276,7 +276,8 @@ default="masking"
 
     tol : float, default=1e-4
         An epoch of a layer whose training loss does not improve on the best
-        so far by at least ``tol`` counts as one without improvement.
+        so far by at least ``tol`` times that best counts as one without
+        improvement (the ``tol`` of :class:`DenoisingAutoencoder`, relative).
 
     n_iter_no_change : int, default=10
         A layer stops after ``n_iter_no_change + 1`` consecutive epochs
@@ -577,7 +578,7 @@ default="masking"
         """
         check_is_fitted(self)
         bottom = self.autoencoders_[0]
-        X = bottom._check_unit_interval(self._validate_X(X), clip=True)
+        X = bottom._check_unit_interval(self._validate_X(X), new_data="clip")
         with np.errstate(over="ignore", invalid="ignore"):
             loss = bottom._row_loss(X, code=self._bottom_code)
         return -bottom._check_finite(loss, "reconstruction loss")
@@ -1132,7 +1133,8 @@ n_features), default=None
         self._initialize(X, sizes, rng)
         reset_progress(self, X_val is not None)
         if self.verbose:
-            print(f"Fine-tuning {len(sizes)} hidden layers and the softmax layer")
+            layers = "1 hidden layer" if len(sizes) == 1 else f"{len(sizes)} hidden layers"
+            print(f"Fine-tuning {layers} and the softmax layer")
         run_epochs(
             self, self._epoch_runner(X, y_index, sizes), n_epochs=self.max_iter,
             n_rows=X.shape[0], incremental=False, X=X, y=y_index,

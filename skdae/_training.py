@@ -5,16 +5,18 @@ engine (``skdae/_engine.pyx``) and exposes its mutable training state;
 the driver owns everything around it, once for all estimators:
 
 - a snapshot of the state before each epoch, restored when the epoch
-  diverges (``ValueError``, never NaN weights) or is interrupted (Ctrl-C:
-  ``KeyboardInterrupt`` propagates, the estimator is left exactly as after
-  its last completed epoch -- unfitted if that was none of a fresh fit);
+  diverges (``ValueError``, never NaN weights; its advice fits the solver)
+  or is interrupted (Ctrl-C: ``KeyboardInterrupt`` propagates); either way
+  the estimator is left exactly as after its last completed epoch --
+  unfitted if that was none of a fresh fit (:func:`interruptible_fit`);
 - ``n_iter_``, ``t_``, ``loss_`` and ``loss_curve_``, the ``verbose`` lines;
 - the no-improvement count on the training loss or the validation score,
   early stopping with the best epoch's weights restored;
 - ``ConvergenceWarning`` at ``max_iter``;
 - scikit-learn's callbacks (one task per fit, one subtask per epoch).
 
-It also picks the engine's thread count (:func:`engine_threads`).
+It also picks the engine's thread count and when BLAS runs on one thread
+(:func:`engine_threads`, :func:`small_products`).
 """
 
 import os
@@ -23,6 +25,7 @@ import warnings
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
@@ -55,28 +58,51 @@ _THREADPOOL_CONTROLLER = None
 
 # A multi-threaded engine hands work between its threads a few times per
 # minibatch; below this many flops per minibatch (10 * batch * d * h for one
-# autoencoder layer) that costs more than the second core gives.
+# autoencoder layer) that costs more than the second core gives. The BLAS
+# library's own threads cost the same below it, and far more on a busy
+# machine: a product of microseconds waits for a BLAS thread that the
+# operating system gave another process's core to (the user guide's digits
+# stack, one core busy: 15-25 times slower than with one BLAS thread).
 _MIN_FLOPS_PER_THREADED_BATCH = 2.5e7
 
 
 def engine_threads(batch_flops, n_units):
     """Engine threads for a problem size, and the context to run an epoch in.
 
-    ``batch_flops`` is the work of one minibatch and ``n_units`` the widest
-    dimension the engine cuts into blocks of at least 16 units. The engine's
-    threads are OpenMP threads (``OMP_NUM_THREADS`` and threadpoolctl's limits
-    apply), at most one per core. With more than one, each block runs
-    single-threaded BLAS, so BLAS is limited to one thread for the duration
-    of the epoch: no oversubscription. With one, the products are left to the
-    BLAS library's own threads.
+    ``batch_flops`` is the work of one minibatch (or one product) and
+    ``n_units`` the widest dimension the engine cuts into blocks of at least
+    16 units. The engine's threads are OpenMP threads (``OMP_NUM_THREADS`` and
+    threadpoolctl's limits apply), at most one per core. With more than one,
+    each block runs single-threaded BLAS, so BLAS is limited to one thread for
+    the duration of the epoch: no oversubscription. A problem below
+    ``_MIN_FLOPS_PER_THREADED_BATCH`` runs on one thread, BLAS included
+    (:func:`small_products`). Only a larger problem that the engine runs on
+    one thread (OpenMP limited to one thread, or too few units to cut) leaves
+    the products to the BLAS library's own threads.
     """
-    global _THREADPOOL_CONTROLLER
+    if batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
+        return 1, _one_blas_thread()
     n_threads = max(1, min(openmp_max_threads(), os.cpu_count() or 1, n_units // 16))
-    if n_threads == 1 or batch_flops < _MIN_FLOPS_PER_THREADED_BATCH:
+    if n_threads == 1:
         return 1, nullcontext()
+    return n_threads, _one_blas_thread()
+
+
+def small_products(flops):
+    """The context to run products of about ``flops`` each in: BLAS on one
+    thread when they are too small for threads to pay (below
+    ``_MIN_FLOPS_PER_THREADED_BATCH``), else BLAS's own threads."""
+    if flops < _MIN_FLOPS_PER_THREADED_BATCH:
+        return _one_blas_thread()
+    return nullcontext()
+
+
+def _one_blas_thread():
+    """A context limiting the BLAS libraries to one thread (threadpoolctl)."""
+    global _THREADPOOL_CONTROLLER
     if _THREADPOOL_CONTROLLER is None:
         _THREADPOOL_CONTROLLER = ThreadpoolController()
-    return n_threads, _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # Bookkeeping the loop keeps on the estimator, saved with each snapshot.
@@ -139,15 +165,15 @@ def forget_fit(estimator):
 
 @contextmanager
 def interruptible_fit(estimator, fresh):
-    """Around a whole fit: an interrupt (``KeyboardInterrupt``, or another
-    exception that is not an ``Exception``) that lands before a fresh fit
-    completed an epoch leaves the estimator unfitted. (The epoch loop rolls
-    back a partial epoch itself.)"""
+    """Around a whole fit: a fresh fit that ends before it completed an epoch
+    -- interrupted (``KeyboardInterrupt``), diverged in its first epoch, or
+    refused its data -- leaves the estimator unfitted, never with the random
+    initial weights. (The epoch loop rolls back a partial epoch itself.)"""
     curve = getattr(estimator, "loss_curve_", None)
     try:
         yield
-    except BaseException as exc:
-        if fresh and not isinstance(exc, Exception):
+    except BaseException:
+        if fresh:
             now = getattr(estimator, "loss_curve_", None)
             if now is curve or not now:
                 forget_fit(estimator)
@@ -155,7 +181,7 @@ def interruptible_fit(estimator, fresh):
 
 
 def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
-               validation=None, what="Training"):
+               validation=None, what="Training", relative_tol=False):
     """Run up to ``n_epochs`` epochs of ``epoch()`` on ``estimator``.
 
     ``epoch()`` runs one engine epoch in place and returns ``(loss_sum,
@@ -167,7 +193,9 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
     (for callbacks), ``learning_rate``, ``solver``, ``tol``,
     ``n_iter_no_change``, ``max_iter``, ``verbose``. ``what`` names the
     training in messages ("Training", "Fine-tuning"). ``X`` and ``y`` are
-    what the callbacks see.
+    what the callbacks see. ``relative_tol``: an improvement counts when it
+    exceeds ``tol`` times the best loss (or score) so far, for losses that
+    grow with the number of features; else ``tol`` itself.
     """
     est = estimator
     # Callbacks (scikit-learn >= 1.9) see one task per fit or partial_fit
@@ -188,13 +216,7 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
                 np.isfinite(a).all() for a in est._training_state()[:est._n_parameters]
             ):
                 snapshot.restore(est)
-                raise ValueError(
-                    f"{what} diverged in epoch {est.n_iter_ + 1}: the loss became "
-                    f"non-finite. The learning rate (learning_rate={est._step_size()}, "
-                    f"solver={est.solver!r}) is too large for this data: lower it "
-                    "(e.g. ten times), standardize the inputs, or use solver='adam'. "
-                    "The parameters of the last finite epoch were kept."
-                )
+                raise ValueError(_divergence_message(est, what, X))
             est.n_iter_ += 1
             est.t_ += n_rows
             est.loss_ = loss_sum / n_rows + est._penalty()
@@ -202,7 +224,7 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
             if est.verbose:
                 print("Iteration %d, loss = %.8f, time = %.2fs"
                       % (est.n_iter_, est.loss_, time.perf_counter() - tic))
-            if _count_no_improvement(est, validation):
+            if _count_no_improvement(est, validation, relative_tol):
                 best = _Snapshot(est)
         except BaseException as exc:
             if not isinstance(exc, ValueError):  # an interrupt: roll the epoch back
@@ -220,7 +242,8 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
         if est._no_improvement_count > est.n_iter_no_change:
             if est.verbose:
                 watched = "Validation score" if validation is not None else "Training loss"
-                print(f"{watched} did not improve more than tol={est.tol} for "
+                by = f"tol={est.tol}" + (" times its best" if relative_tol else "")
+                print(f"{watched} did not improve more than {by} for "
                       f"{est.n_iter_no_change} consecutive epochs. Stopping.")
             break
     else:
@@ -237,26 +260,64 @@ def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,
     )
 
 
-def _count_no_improvement(est, validation):
+def _divergence_message(est, what, X):
+    """Why an epoch of ``est`` diverged, what to do, and what was kept."""
+    message = f"{what} diverged in epoch {est.n_iter_ + 1}: the loss became non-finite. "
+    if est.solver == "adam":
+        # Adam's steps do not grow with the gradient: the data overflowed
+        values = X.data if sp.issparse(X) else np.asarray(X)
+        largest = float(np.abs(values).max(initial=0))
+        message += (
+            "With solver='adam' each update moves a weight by about learning_rate "
+            f"(learning_rate={est._step_size()}) whatever the gradient, so the "
+            f"products overflowed on the inputs themselves (largest |x| = "
+            f"{largest:.3g}): standardize them (sklearn.preprocessing.StandardScaler, "
+            "or MinMaxScaler for [0, 1] data, in a Pipeline). If they are already "
+            "of order 1, the learning rate is too large: lower it (e.g. ten times). "
+        )
+    else:
+        message += (
+            f"The learning rate (learning_rate={est._step_size()}, "
+            f"solver={est.solver!r}) is too large for this data: lower it (e.g. ten "
+            "times), standardize the inputs, or use solver='adam'. "
+        )
+    if est.n_iter_ == 0:
+        return message + ("No epoch completed, so the estimator is left unfitted "
+                          "(as after an interrupt in its first epoch).")
+    return message + f"The parameters of the last finite epoch ({est.n_iter_}) were kept."
+
+
+def _margin(est, best, relative_tol):
+    """The improvement on ``best`` that counts: ``tol``, or ``tol * |best|``
+    (nothing to improve on before a first epoch)."""
+    if not relative_tol:
+        return est.tol
+    return est.tol * abs(best) if np.isfinite(best) else 0.0
+
+
+def _count_no_improvement(est, validation, relative_tol=False):
     """Track convergence as scikit-learn's MLP does: the count of epochs
-    without an improvement by ``tol`` of the validation score (or the training
-    loss); True on a new best validation score."""
+    without an improvement by ``tol`` (or ``tol`` times the best so far) of
+    the validation score (or the training loss); True on a new best
+    validation score."""
     if validation is not None:
         score = float(validation())
         est.validation_scores_.append(score)
         if est.verbose:
             print("Validation score: %f" % score)
-        if score < est.best_validation_score_ + est.tol:
+        best = est.best_validation_score_
+        if score < best + _margin(est, best, relative_tol):
             est._no_improvement_count += 1
         else:
             est._no_improvement_count = 0
-        if score > est.best_validation_score_:
+        if score > best:
             est.best_validation_score_ = score
             return True
         return False
-    if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+    best = est.best_loss_
+    if est.loss_curve_[-1] > best - _margin(est, best, relative_tol):
         est._no_improvement_count += 1
     else:
         est._no_improvement_count = 0
-    est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+    est.best_loss_ = min(best, est.loss_curve_[-1])
     return False

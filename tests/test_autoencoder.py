@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -913,13 +913,82 @@ def test_inconsistent_parameters_are_explained(params, match, digits):
 def test_divergence_raises_and_keeps_last_finite_weights():
     rng = np.random.RandomState(0)
     X = rng.normal(scale=50.0, size=(200, 20))
-    dae = DenoisingAutoencoder(n_components=30, solver="sgd", learning_rate=5.0,
-                               activation="relu", max_iter=20, random_state=0)
-    with pytest.raises(ValueError, match=r"diverged.*learning_rate=5\.0"):
+    dae = DenoisingAutoencoder(n_components=30, solver="sgd", learning_rate=1e-4,
+                               activation="relu", max_iter=2, random_state=0).fit(X)
+    dae.set_params(learning_rate=5.0, warm_start=True, max_iter=20)
+    with pytest.raises(ValueError, match=r"diverged in epoch 3: .*learning_rate=5\.0.* "
+                       r"The parameters of the last finite epoch \(2\) were kept"):
         dae.fit(X)
+    assert dae.n_iter_ == 2
     for arr in (dae.components_, dae.intercept_hidden_, dae.intercept_visible_):
         assert np.isfinite(arr).all()
     assert np.isfinite(dae.transform(X)).all()
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_fresh_fit_that_diverges_in_its_first_epoch_leaves_it_unfitted(method, digits):
+    # as Ctrl-C in the first epoch does: never "fitted" with the random initial
+    # weights, which transform would accept
+    dae = DenoisingAutoencoder(n_components=16, max_iter=3, random_state=0)
+    with pytest.raises(ValueError, match="epoch 1: .*left unfitted"):
+        getattr(dae, method)(digits[0] * 1e200)
+    with pytest.raises(NotFittedError):
+        dae.transform(digits[0])
+    assert not any(name.endswith("_") for name in vars(dae))
+    dae.fit(digits[0] / 16.0)  # and fits afresh
+    assert dae.n_iter_ == 3
+
+
+def test_divergence_advice_depends_on_the_solver(digits):
+    # Adam's steps do not grow with the gradient: "use solver='adam'" is no
+    # advice for an Adam fit; the size of the inputs is
+    with pytest.raises(ValueError) as adam:
+        DenoisingAutoencoder(n_components=16, max_iter=3, random_state=0).fit(
+            digits[0] * 1e200)
+    message = str(adam.value)
+    assert "use solver='adam'" not in message
+    assert "largest |x| = 1e+200" in message
+    assert "StandardScaler" in message
+    X = np.random.RandomState(0).normal(scale=1e3, size=(200, 20))
+    with pytest.raises(ValueError, match="lower it .*or use solver='adam'"):
+        DenoisingAutoencoder(n_components=30, solver="sgd", activation="relu",
+                             max_iter=20, random_state=0).fit(X)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("scale", [1e30, 255.0])
+def test_fit_warns_when_inputs_too_large_saturate_the_code(scale, digits):
+    # data scaled by 1e30 "fitted" with the loss stuck and every code constant
+    X = digits[0]
+    dae = DenoisingAutoencoder(n_components=32, max_iter=3, random_state=0)
+    with pytest.warns(UserWarning, match=r"hidden units give the same code .*reach "
+                      r"\|x\| = .* scale the data first \(sklearn.preprocessing."
+                      r"StandardScaler, or MinMaxScaler"):
+        dae.fit(X * scale)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "[0-9]+ of the [0-9]+ hidden units")
+        dae.fit(X)  # the same data in [0, 1]: no warning
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_new_data_outside_the_unit_interval_warns_after_a_cross_entropy_fit(digits):
+    X = digits[0]
+    dae = DenoisingAutoencoder(n_components=16, loss="cross_entropy", max_iter=2,
+                               random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "X holds values")
+        dae.transform(X)
+        dae.score(X)
+    for method in ("transform", "score", "score_samples"):
+        with pytest.warns(UserWarning, match=r"values in \[-0\.5, 1\.5\], outside "
+                          r"\[0, 1\]: this model was fitted with loss='cross_entropy'"):
+            getattr(dae, method)(X * 2 - 0.5)
+    # transform encodes the values as given, score clips them
+    outside, clipped = X * 2 - 0.5, np.clip(X * 2 - 0.5, 0, 1)
+    with pytest.warns(UserWarning, match="encoded as given"):
+        assert not np.allclose(dae.transform(outside), dae.transform(clipped))
+    with pytest.warns(UserWarning, match=r"clipped to \[0, 1\] for scoring"):
+        assert dae.score(outside) == dae.score(clipped)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -944,6 +1013,36 @@ def test_divergence_message_names_the_step_auto_stands_for():
                                max_iter=20, random_state=0)
     with pytest.raises(ValueError, match=r"diverged.*learning_rate=0\.01, solver='sgd'"):
         dae.fit(X)
+
+
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params, standardize", [
+    ({"n_components": 128, "loss": "cross_entropy"}, False),
+    ({"n_components": 256, "loss": "cross_entropy"}, False),
+    ({"n_components": 128, "loss": "cross_entropy", "early_stopping": True}, False),
+    ({"n_components": 128}, True),
+])
+def test_default_fits_on_digits_stop_before_max_iter(params, standardize, digits):
+    # the fits a user runs first converge (or stop early) without a
+    # ConvergenceWarning, and still learn: below the loss of the first epochs
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(digits[0]) if standardize else digits[0]
+    dae = DenoisingAutoencoder(random_state=0, **params).fit(X)
+    assert dae.n_iter_ < dae.max_iter
+    assert dae.loss_curve_[-1] < 0.95 * dae.loss_curve_[0]
+
+
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+def test_a_grid_search_with_the_defaults_fits_without_convergence_warnings(digits):
+    X, y = digits
+    pipe = make_pipeline(DenoisingAutoencoder(loss="cross_entropy", random_state=0),
+                         LogisticRegression(max_iter=1000))
+    search = GridSearchCV(pipe, {"denoisingautoencoder__n_components": [32, 64]}, cv=3,
+                          error_score="raise")
+    with threadpool_limits(1, user_api="blas"):  # (LogisticRegression on busy cores)
+        search.fit(X, y)
+    assert search.best_score_ > 0.9
 
 
 @pytest.mark.parametrize("scaling", ["standardized", "unit_interval"])
@@ -1072,8 +1171,13 @@ def test_masking_on_sparse_input_drops_stored_entries(digits):
 @pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper"])
 def test_densifying_noise_on_sparse_input_is_refused(corruption, digits):
     _, Xs = _sparse_digits(digits)
-    with pytest.raises(ValueError, match="not supported on sparse input.*densify"):
+    with pytest.raises(ValueError, match="not supported on sparse input.*densify") as info:
         DenoisingAutoencoder(corruption=corruption).fit(Xs)
+    # the fix for an array and the fix for a Pipeline whose encoder outputs CSR
+    message = str(info.value)
+    assert "X.toarray()" in message
+    assert "OneHotEncoder(sparse_output=False)" in message
+    assert "values to the implicit zeros" in message
 
 
 def test_cross_entropy_range_check_on_sparse_input(digits):

@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tarfile
 from pathlib import Path
 
@@ -151,3 +152,25 @@ def test_sdist_ships_every_source_and_nothing_generated(tmp_path):
                 "docs/auto_examples/", "docs/generated/", "data/")
     assert sorted(n for n in names if n.endswith(generated) or "__pycache__" in n
                   or n.startswith(left_out)) == []
+
+
+def test_import_from_an_unbuilt_source_tree_says_to_build_or_install(tmp_path):
+    # The package's Python files without the compiled extensions, imported
+    # from the folder that holds them (as `python -c "import skdae"` run at
+    # the root of a fresh clone does: the folder comes first on sys.path).
+    # `-S` and the site-packages on PYTHONPATH: the dependencies, without the
+    # .pth files, through which an editable install of this tree would supply
+    # the extensions.
+    shutil.copytree(ROOT / "skdae", tmp_path / "skdae",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    paths = sysconfig.get_paths()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join({paths["purelib"], paths["platlib"]}))
+    result = subprocess.run([sys.executable, "-S", "-c", "import skdae"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: skdae was imported from ")
+    assert "a source tree without its compiled engine" in last
+    assert "No module named 'skdae._" in last
+    assert "python -m pip install -e ." in last
+    assert "python -m pip install ." in last

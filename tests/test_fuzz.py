@@ -307,6 +307,12 @@ def _quietly(call):
         # scikit-learn's finiteness check sums X (inf - inf warns) before it raises
         warnings.filterwarnings("ignore", "invalid value encountered in reduce",
                                 RuntimeWarning)
+        # skdae's warnings about what a fit or new data did: findings the
+        # cases may legitimately produce (a huge learning rate saturates)
+        warnings.filterwarnings("ignore", "[0-9]+ of the [0-9]+ hidden units give the "
+                                "same code", UserWarning)
+        warnings.filterwarnings("ignore", "X holds values in .* outside \\[0, 1\\]",
+                                UserWarning)
         return call()
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
@@ -533,14 +533,20 @@ def test_classifier_rejects_invalid_parameters(digits):
         SdAClassifier(learning_rate=0).fit(X, y)
 
 
-def test_finetuning_divergence_raises_and_keeps_finite_weights(digits):
+def test_finetuning_divergence_in_the_first_epoch_leaves_the_classifier_unfitted(digits):
+    # as an interrupt there does: not "fitted" with its initial weights; the
+    # advice fits the solver (SGD here: try Adam)
     X, y = digits
     clf = SdAClassifier(hidden_layer_sizes=(16,), pretrain=False, activation="relu",
                         learning_rate=1e150, early_stopping=False, max_iter=5,
                         random_state=0)
-    with pytest.raises(ValueError, match="Fine-tuning diverged in epoch 1"):
+    with pytest.raises(ValueError, match="Fine-tuning diverged in epoch 1: .*use "
+                       "solver='adam'. No epoch completed, so the estimator is left "
+                       "unfitted"):
         clf.fit(X * 1e3, y)
-    assert all(np.isfinite(W).all() for W in clf.coefs_)
+    assert not hasattr(clf, "coefs_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
 
 
 def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
@@ -556,6 +562,13 @@ def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
     tail = out[start + 1:]
     assert [line.split(",")[0] for line in tail[::2]] == ["Iteration 1", "Iteration 2"]
     assert all(line.startswith("Validation score: ") for line in tail[1::2])
+
+
+def test_verbose_names_a_single_hidden_layer_in_the_singular(digits, capsys):
+    X, y = digits
+    SdAClassifier(hidden_layer_sizes=(8,), pretrain_max_iter=1, max_iter=1,
+                  verbose=1, random_state=0).fit(X, y)
+    assert "Fine-tuning 1 hidden layer and the softmax layer" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("pretrain", [True, False])

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skdae import DenoisingAutoencoder, SdAClassifier
 from skdae._training import forget_fit
@@ -172,6 +173,39 @@ def test_training_stops_after_n_iter_no_change_plus_one_epochs_without_improveme
     assert dae.n_iter_ == clf.n_iter_ == n_iter_no_change + 2
 
 
+def _stop_epoch(curve, tol, n_iter_no_change, relative, higher_is_better=False):
+    """The epoch scikit-learn's rule stops at on ``curve`` (None: never)."""
+    best, count = -np.inf if higher_is_better else np.inf, 0
+    for epoch, value in enumerate(curve, 1):
+        margin = tol * abs(best) if relative and np.isfinite(best) else (
+            0.0 if relative else tol)
+        worse = value < best + margin if higher_is_better else value > best - margin
+        count = count + 1 if worse else 0
+        best = max(best, value) if higher_is_better else min(best, value)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_autoencoder_tol_is_relative_to_the_best_loss(early_stopping):
+    # the loss is summed over the features, so an absolute tol means little
+    # on 784 pixels what it means on 64: an improvement counts when it exceeds
+    # tol times the best so far
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data / 16.0
+    dae = DenoisingAutoencoder(32, loss="cross_entropy", tol=0.01, n_iter_no_change=2,
+                               early_stopping=early_stopping, max_iter=100,
+                               random_state=0).fit(X)
+    curve = dae.validation_scores_ if early_stopping else dae.loss_curve_
+    stops = {relative: _stop_epoch(curve, 0.01, 2, relative, early_stopping)
+             for relative in (True, False)}
+    assert stops[True] != stops[False]
+    assert dae.n_iter_ == stops[True]
+
+
 @pytest.mark.parametrize("openmp, cores, units, expected", [
     (8, 2, 500, 2),    # OMP_NUM_THREADS above the cores: one thread per core
     (4, 2, 500, 2),
@@ -188,6 +222,63 @@ def test_engine_threads_are_capped_by_cores_and_units(monkeypatch, openmp, cores
     monkeypatch.setattr(_training, "openmp_max_threads", lambda: openmp)
     monkeypatch.setattr(_training.os, "cpu_count", lambda: cores)
     assert _training.engine_threads(1e9, units)[0] == expected
+
+
+def _blas_threads():
+    """The thread count of every BLAS library loaded (numpy's and scipy's)."""
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+@pytest.fixture
+def two_blas_threads():
+    """BLAS allowed two threads, so that a limit to one can be seen."""
+    with threadpool_limits(2, user_api="blas"):
+        if _blas_threads() != {2}:
+            pytest.skip("the BLAS libraries do not take two threads here")
+        yield
+
+
+@pytest.mark.parametrize("openmp", [1, 2])
+def test_small_problems_run_blas_on_one_thread(two_blas_threads, monkeypatch, openmp):
+    # microsecond products on BLAS's own threads wait for a thread the system
+    # gave another process's core (the digits stack on a busy machine: 15-25x)
+    from skdae import _training
+
+    monkeypatch.setattr(_training, "openmp_max_threads", lambda: openmp)
+    n_threads, context = _training.engine_threads(10.0 * 32 * 64 * 256, 256)
+    with context:
+        assert _blas_threads() == {1}
+    assert n_threads == 1
+    assert _blas_threads() == {2}  # restored
+    # a large problem the engine runs on one thread keeps BLAS's threads
+    n_threads, context = _training.engine_threads(1e9, 256)
+    with context:
+        assert _blas_threads() == ({2} if openmp == 1 else {1})
+    assert n_threads == openmp
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_small_fits_and_scores_run_blas_on_one_thread(two_blas_threads, monkeypatch):
+    # every product of a digits-sized fit, early-stopping validation and score:
+    # the engine's epochs and the decoder products of the clean loss
+    from skdae import _autoencoder
+
+    seen = []
+
+    def spy(real):
+        def call(*args, **kwargs):
+            seen.append(_blas_threads())
+            return real(*args, **kwargs)
+        return call
+
+    for name in ("train_autoencoder_epoch", "_reconstruction_loss_rows"):
+        monkeypatch.setattr(_autoencoder, name, spy(getattr(_autoencoder, name)))
+    X = np.random.RandomState(0).uniform(size=(300, 64))
+    dae = DenoisingAutoencoder(128, early_stopping=True, max_iter=3,
+                               random_state=0).fit(X)
+    dae.score(X)
+    assert len(seen) == 3 + 3 + 1
+    assert all(threads == {1} for threads in seen)
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
