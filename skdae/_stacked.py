@@ -155,10 +155,11 @@ def _check_losses(losses, activation, n_layers, name, data_in_unit_interval):
     return resolved
 
 
-def _pretrain_layers(X, layers, verbose):
+def _pretrain_layers(X, layers, verbose, fitted):
     """Greedy layer-wise pretraining: fit each unfitted autoencoder of
-    ``layers`` on the clean code of the one below. Returns the code of the
-    top layer."""
+    ``layers`` on the clean code of the one below, appending it to the list
+    ``fitted`` once its fit completed (what an interrupt keeps). Returns the
+    code of the top layer."""
     for i, layer in enumerate(layers):
         if verbose:
             print(
@@ -169,7 +170,9 @@ def _pretrain_layers(X, layers, verbose):
             # max_iter is the number of pretraining epochs: reaching it is the
             # method, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
-            X = layer.fit_transform(X)
+            layer.fit(X)
+        fitted.append(layer)
+        X = layer.transform(X)
     return X
 
 
@@ -292,10 +295,20 @@ default="masking"
     Attributes
     ----------
     autoencoders_ : list of DenoisingAutoencoder
-        The fitted layers, from the bottom up.
+        The fitted layers, from the bottom up: all of them, or after an
+        interrupted fit those whose pretraining completed.
 
     n_layers_ : int
-        Number of layers.
+        Number of fitted layers: ``len(hidden_layer_sizes)``, or fewer after
+        an interrupted fit (see ``interrupted_``).
+
+    interrupted_ : str or None
+        None after a fit that ran to its end. After Ctrl-C
+        (``KeyboardInterrupt``, re-raised with this sentence as its message)
+        once the first layer's pretraining completed, what the stack holds:
+        the layers whose pretraining completed, which :meth:`transform`
+        encodes through (the interrupted layer is discarded). A stack
+        interrupted in its first layer is left unfitted.
 
     n_iter_ : int
         Pretraining epochs run, summed over the layers (each layer's own count
@@ -463,18 +476,32 @@ default="masking"
         self : object
             The fitted estimator.
         """
-        # all or nothing: an interrupt leaves the stack unfitted
+        # an interrupt keeps the layers whose pretraining completed (and
+        # leaves the stack unfitted if that is none of them)
         with interruptible_fit(self, fresh=True):
             X = validate_data(
                 self, X, accept_sparse="csr", dtype=(np.float64, np.float32), order="C"
             )
             layers = self._make_layers(X, check_random_state(self.random_state))
-            _pretrain_layers(X, layers, self.verbose)
-            self.autoencoders_ = layers
-            self.n_layers_ = len(layers)
-            self.n_iter_ = sum(layer.n_iter_ for layer in layers)
             self._record_structure()
+            self.autoencoders_ = []
+            try:
+                _pretrain_layers(X, layers, self.verbose, self.autoencoders_)
+            finally:
+                self.n_layers_ = len(self.autoencoders_)
+                self.n_iter_ = sum(layer.n_iter_ for layer in self.autoencoders_)
         return self
+
+    def _interrupted_state(self):
+        """What an interrupted fit kept, in words (see ``interrupted_``)."""
+        n, total = len(self.autoencoders_), len(self._fitted_structure["hidden_layer_sizes"])
+        kept = (f"it keeps the {n} of {total} layers whose pretraining completed "
+                f"(autoencoders_, n_layers_={n}); transform encodes through them, "
+                f"to {self.autoencoders_[-1].n_components} features.")
+        if n < total:
+            kept += (f" Layer {n + 1}'s partial pretraining was discarded; call fit "
+                     "again for the whole stack.")
+        return kept
 
     def _structure(self):
         """The parameters the fitted layers were built with (see
@@ -811,6 +838,16 @@ default="masking"
     best_validation_score_ : float or None
         Best of ``validation_scores_``; None without early stopping.
 
+    interrupted_ : str or None
+        None after a fit that ran to its end. After Ctrl-C
+        (``KeyboardInterrupt``, re-raised with this sentence as its message)
+        once the pretraining completed, what the classifier holds: the
+        network of its last completed fine-tuning epoch (``n_iter_`` of
+        them; not early stopping's best epoch), or with ``n_iter_=0`` the
+        pretrained hidden layers and the output layer at its initial zeros.
+        A classifier interrupted during its pretraining (or, without
+        pretraining, in its first epoch) is left unfitted.
+
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
@@ -1017,18 +1054,19 @@ default="masking"
             X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
         return X, y, X_val, y_val
 
-    def _initialize(self, X, sizes, rng):
-        """Pretrain (or draw) the hidden layers; allocate the optimizer state."""
+    def _initialize(self, X, sizes, rng, early_stopping):
+        """Pretrain (or draw) the hidden layers; allocate the optimizer state
+        and start the bookkeeping."""
         dtype = X.dtype
         fan = [X.shape[1]] + sizes + [len(self.classes_)]
+        layers = []
         if self.pretrain:
-            layers = self._pretrainer()._make_layers(X, rng, loss_name="pretrain_loss")
-            _pretrain_layers(X, layers, self.verbose)
-            self.autoencoders_ = layers
+            _pretrain_layers(
+                X, self._pretrainer()._make_layers(X, rng, loss_name="pretrain_loss"),
+                self.verbose, layers)
             self.coefs_ = [np.ascontiguousarray(a.components_.T) for a in layers]
             self.intercepts_ = [a.intercept_hidden_.copy() for a in layers]
         else:
-            self.autoencoders_ = []
             self.coefs_, self.intercepts_ = [], []
             for fan_in, fan_out in zip(fan[:-2], fan[1:-1]):
                 bound = ACTIVATIONS[self.activation].init_bound(fan_in, fan_out)
@@ -1048,6 +1086,9 @@ default="masking"
         self.n_outputs_ = fan[-1]
         self.out_activation_ = "softmax"
         self._record_structure()
+        reset_progress(self, early_stopping)
+        # last: from here on an interrupt keeps the pretrained network
+        self.autoencoders_ = layers
 
     def _structure(self):
         """The parameters ``coefs_`` were shaped by and the prediction uses
@@ -1130,8 +1171,7 @@ n_features), default=None
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         X, y_index, X_val, y_val = self._split(X, y_index.astype(np.intp), X_val, y_val, rng)
-        self._initialize(X, sizes, rng)
-        reset_progress(self, X_val is not None)
+        self._initialize(X, sizes, rng, X_val is not None)
         if self.verbose:
             print(f"Fine-tuning {len(sizes)} hidden layers and the softmax layer")
         run_epochs(
@@ -1142,6 +1182,25 @@ n_features), default=None
             what="Fine-tuning",
         )
         return self
+
+    def _interrupted_state(self):
+        """What an interrupted fit kept, in words (see ``interrupted_``)."""
+        if self.n_iter_ == 0:
+            return (
+                "no fine-tuning epoch completed (n_iter_=0). It keeps the pretrained "
+                "network: autoencoders_, and coefs_ and intercepts_ with the "
+                "pretrained hidden layers and the output layer at its initial zeros "
+                "(every class equally probable, so predictions mean nothing yet). "
+                "partial_fit fine-tunes it further; fit starts over."
+            )
+        kept = (f"it keeps the network as after its last completed fine-tuning epoch "
+                f"(n_iter_={self.n_iter_}); the interrupted epoch was rolled back.")
+        if self.validation_scores_:
+            best = int(np.argmax(self.validation_scores_))
+            if best + 1 < self.n_iter_:
+                kept += (f" Early stopping's best epoch ({best + 1}, validation "
+                         f"score {self.best_validation_score_:.4f}) was not restored.")
+        return kept
 
     def _epoch_runner(self, X, y_index, sizes):
         """A function that runs one fine-tuning epoch in the engine, in place,

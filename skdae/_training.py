@@ -137,21 +137,58 @@ def forget_fit(estimator):
             delattr(estimator, name)
 
 
+# The lists an estimator's completed work goes into: its epochs, and the
+# layers of its pretraining.
+_WORK = ("loss_curve_", "autoencoders_")
+
+
 @contextmanager
 def interruptible_fit(estimator, fresh):
-    """Around a whole fit: an interrupt (``KeyboardInterrupt``, or another
-    exception that is not an ``Exception``) that lands before a fresh fit
-    completed an epoch leaves the estimator unfitted. (The epoch loop rolls
-    back a partial epoch itself.)"""
-    curve = getattr(estimator, "loss_curve_", None)
+    """Around a whole fit: what an interrupt (``KeyboardInterrupt``, or
+    another exception that is not an ``Exception``) leaves.
+
+    The epoch loop has rolled back a partial epoch itself. If the fit
+    completed work -- epochs (``loss_curve_``) or pretrained layers
+    (``autoencoders_``) made by this fit -- or continued a fitted model, the
+    estimator keeps it and ``interrupted_`` says what it holds (the
+    estimator's ``_interrupted_state()``, by default :func:`kept_epochs`); a
+    fresh fit that completed nothing is left unfitted. A ``KeyboardInterrupt``
+    is re-raised with that sentence as its message. After a fit that ran to
+    its end ``interrupted_`` is None.
+    """
+    before = [getattr(estimator, key, None) for key in _WORK]
     try:
         yield
     except BaseException as exc:
-        if fresh and not isinstance(exc, Exception):
-            now = getattr(estimator, "loss_curve_", None)
-            if now is curve or not now:
-                forget_fit(estimator)
+        if isinstance(exc, Exception):
+            raise
+        name = type(estimator).__name__
+        kept = any(now is not was and now for now, was in zip(
+            (getattr(estimator, key, None) for key in _WORK), before))
+        if fresh and not kept:
+            forget_fit(estimator)
+            message = (f"{name} was interrupted before its fit completed an epoch: "
+                       "nothing was kept, the estimator is unfitted.")
+        else:
+            describe = getattr(estimator, "_interrupted_state", None)
+            message = f"{name} was interrupted: " + (
+                describe() if describe else kept_epochs(estimator))
+            estimator.interrupted_ = message
+        # (the outermost estimator's sentence wins; a message of the user's stays)
+        if isinstance(exc, KeyboardInterrupt) and (
+                not exc.args or getattr(exc, "_skdae_kept", False)):
+            exc.args = (message,)
+            exc._skdae_kept = True
         raise
+    estimator.interrupted_ = None
+
+
+def kept_epochs(estimator):
+    """What an interrupted epoch loop leaves, in words: the model of its
+    last completed epoch."""
+    return (f"it keeps the model as after its last completed epoch "
+            f"(n_iter_={estimator.n_iter_} epochs in all); the interrupted epoch "
+            "was rolled back.")
 
 
 def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,

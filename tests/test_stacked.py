@@ -725,3 +725,110 @@ def test_defaults_fine_tune_from_informative_codes_to_096_on_digits(digits):
         assert clf.n_iter_ < clf.max_iter  # early stopping ended it
         scores.append(clf.score(X_test, y_test))
     assert np.mean(scores) >= 0.96
+
+
+# ---------------------------------------------------------------------- #
+# Ctrl-C: what an interrupted fit keeps
+# ---------------------------------------------------------------------- #
+def _interrupt_epochs(monkeypatch, cls, when):
+    """Make ``cls``'s engine epochs raise KeyboardInterrupt (as the engine
+    re-raises a Ctrl-C) whenever ``when(estimator)`` holds."""
+    original = cls._epoch_runner
+
+    def runner(self, *args, **kwargs):
+        epoch = original(self, *args, **kwargs)
+
+        def interruptible_epoch():
+            if when(self):
+                raise KeyboardInterrupt
+            return epoch()
+
+        return interruptible_epoch
+
+    monkeypatch.setattr(cls, "_epoch_runner", runner)
+
+
+def test_interrupted_stack_keeps_its_completed_layers(monkeypatch, digits):
+    X, _ = digits
+    params = dict(corruption_levels=0.2, max_iter=3, random_state=0)
+    # Ctrl-C in the second epoch of layer 2, after layer 1 completed
+    _interrupt_epochs(monkeypatch, DenoisingAutoencoder,
+                      lambda dae: dae.n_components == 16 and dae.n_iter_ == 1)
+    sda = StackedDenoisingAutoencoder((32, 16), **params)
+    with pytest.raises(KeyboardInterrupt, match=r"keeps the 1 of 2 layers") as info:
+        sda.fit(X)
+    monkeypatch.undo()
+    assert "autoencoders_" in str(info.value)
+    assert sda.interrupted_ == str(info.value)
+    assert sda.n_layers_ == len(sda.autoencoders_) == 1
+    # the kept layer is the first layer of the stack, usable as a stack of one
+    one = StackedDenoisingAutoencoder((32,), **params).fit(X)
+    assert one.interrupted_ is None
+    assert_array_equal(sda.transform(X), one.transform(X))
+    assert sda.get_feature_names_out().shape == (32,)
+    assert sda.n_iter_ == one.n_iter_ == 3
+
+
+def test_stack_interrupted_in_its_first_layer_is_unfitted(monkeypatch, digits):
+    X, _ = digits
+    _interrupt_epochs(monkeypatch, DenoisingAutoencoder, lambda dae: dae.n_iter_ == 1)
+    sda = StackedDenoisingAutoencoder((32, 16), max_iter=3, random_state=0)
+    with pytest.raises(KeyboardInterrupt, match="nothing was kept"):
+        sda.fit(X)
+    assert not hasattr(sda, "autoencoders_") and not hasattr(sda, "interrupted_")
+
+
+def test_classifier_interrupted_in_its_first_finetuning_epoch_keeps_the_pretraining(
+        monkeypatch, digits_split):
+    X, _, y, _ = digits_split
+    params = dict(pretrain_max_iter=2, corruption_levels=0.2, random_state=0)
+    _interrupt_epochs(monkeypatch, SdAClassifier, lambda clf: True)
+    clf = SdAClassifier((32, 16), **params)
+    with pytest.raises(KeyboardInterrupt, match=r"no fine-tuning epoch completed"
+                       r" \(n_iter_=0\)\. It keeps the pretrained network") as info:
+        clf.fit(X, y)
+    monkeypatch.undo()
+    assert clf.interrupted_ == str(info.value)
+    assert clf.n_iter_ == 0 and clf.loss_curve_ == []
+    # the same pretraining as a fit that runs to its end
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        whole = SdAClassifier((32, 16), max_iter=1, **params).fit(X, y)
+    assert whole.interrupted_ is None
+    for kept, layer in zip(clf.autoencoders_, whole.autoencoders_, strict=True):
+        assert_array_equal(kept.components_, layer.components_)
+    for W, layer in zip(clf.coefs_, clf.autoencoders_):
+        assert_array_equal(W, layer.components_.T)
+    assert not clf.coefs_[-1].any()
+    assert_allclose(clf.predict_proba(X[:3]), 0.1)
+
+
+def test_classifier_interrupted_later_keeps_its_last_completed_epoch(
+        monkeypatch, digits_split):
+    X, _, y, _ = digits_split
+    params = dict(pretrain=False, early_stopping=False, max_iter=2, random_state=0)
+    _interrupt_epochs(monkeypatch, SdAClassifier, lambda clf: clf.n_iter_ == 2)
+    clf = SdAClassifier((32,), **{**params, "max_iter": 5})
+    with pytest.raises(KeyboardInterrupt, match=r"last completed fine-tuning epoch "
+                       r"\(n_iter_=2\)"):
+        clf.fit(X, y)
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two = SdAClassifier((32,), **params).fit(X, y)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, two.coefs_ + two.intercepts_):
+        assert_array_equal(a, b)
+    assert clf.loss_curve_ == two.loss_curve_
+
+
+def test_a_users_keyboard_interrupt_message_is_kept(monkeypatch, digits):
+    X, _ = digits
+
+    def epoch_runner(self, *args, **kwargs):
+        def epoch():
+            raise KeyboardInterrupt("the user's own words")
+        return epoch
+
+    monkeypatch.setattr(DenoisingAutoencoder, "_epoch_runner", epoch_runner)
+    with pytest.raises(KeyboardInterrupt, match="the user's own words"):
+        StackedDenoisingAutoencoder((8,), max_iter=2).fit(X)
