@@ -50,14 +50,19 @@ def _act(A, activation):
 
 
 def _numpy_loss(X, y, coefs, intercepts, activation, alpha=0.0):
-    """Mean cross-entropy of the softmax network plus 0.5 alpha sum ||W||**2."""
+    """Mean loss of the network plus 0.5 alpha sum ||W||**2: the cross-entropy
+    of its softmax outputs for class labels ``y`` (1-D), half the squared
+    error of its identity outputs, summed over the outputs, for targets ``y``
+    (2-D)."""
     H = X
     for W, b in zip(coefs[:-1], intercepts[:-1]):
         H = _act(H @ W + b, activation)
     Z = H @ coefs[-1] + intercepts[-1]
+    penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs)
+    if y.ndim == 2:
+        return 0.5 * ((Z - y) ** 2).sum(axis=1).mean() + penalty
     Z = Z - Z.max(axis=1, keepdims=True)
     log_p = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs)
     return -log_p[np.arange(len(y)), y].mean() + penalty
 
 
@@ -82,7 +87,8 @@ def _run_epoch(X, y, coefs, intercepts, *, batch_size, lr, solver="sgd",
     _seed_rng(rng_state, 0)
     with threadpool_limits(limits=1, user_api="blas"):
         loss_sum, adam_t, n_seen, _ = train_stack_epoch(
-            X, y.astype(np.intp), np.arange(len(X), dtype=np.intp), rng_state, coefs,
+            X, y.astype(X.dtype if y.ndim == 2 else np.intp),
+            np.arange(len(X), dtype=np.intp), rng_state, coefs,
             intercepts, [list(pair) for pair in zip(state1, state2)],
             dict(solver=SOLVERS[solver], learning_rate=lr, momentum=momentum,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=alpha, t=adam_t),
@@ -92,18 +98,28 @@ def _run_epoch(X, y, coefs, intercepts, *, batch_size, lr, solver="sgd",
     return loss_sum, adam_t, n_seen
 
 
+def _targets(head, rng, n, k):
+    """Class labels in [0, k) for the softmax head, real targets (n, k) for
+    the identity head."""
+    if head == "softmax":
+        return rng.randint(k, size=n)
+    return rng.normal(scale=2.0, size=(n, k))
+
+
+@pytest.mark.parametrize("head", ["softmax", "identity"])
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["fused-sgd", "velocity"])
 @pytest.mark.parametrize("alpha", [0.0, 0.1])
 @pytest.mark.parametrize("n_threads", THREADS)
-def test_finetune_gradient_matches_finite_differences(activation, momentum, alpha,
+def test_finetune_gradient_matches_finite_differences(head, activation, momentum, alpha,
                                                       n_threads):
     # One full-batch step from zero velocity moves every parameter by
-    # -lr * gradient, on the fused and on the velocity path alike.
+    # -lr * gradient, on the fused and on the velocity path alike, for the
+    # classifier's softmax head and the regressor's identity head.
     rng = np.random.RandomState(0)
-    sizes = [5, 20, 18, 3]  # two hidden layers and a 3-class softmax
+    sizes = [5, 20, 18, 3]  # two hidden layers and 3 classes or outputs
     X = rng.normal(size=(7, sizes[0]))
-    y = np.array([0, 1, 2, 1, 0, 2, 2])
+    y = _targets(head, rng, 7, 3)
     coefs, intercepts = _random_network(rng, sizes)
     before = [a.copy() for a in coefs + intercepts]
     lr = 1e-3
@@ -138,7 +154,8 @@ def _split(arrays):
 
 
 def _numpy_finetune_epoch(X, y, coefs, intercepts, batch_size, lr, activation):
-    """Plain minibatch SGD, written the slow obvious way."""
+    """Plain minibatch SGD, written the slow obvious way (softmax outputs for
+    class labels ``y``, identity outputs for targets ``y``)."""
     coefs = [W.copy() for W in coefs]
     intercepts = [b.copy() for b in intercepts]
     for start in range(0, len(X), batch_size):
@@ -147,10 +164,12 @@ def _numpy_finetune_epoch(X, y, coefs, intercepts, batch_size, lr, activation):
         for W, b in zip(coefs[:-1], intercepts[:-1]):
             Hs.append(_act(Hs[-1] @ W + b, activation))
         Z = Hs[-1] @ coefs[-1] + intercepts[-1]
-        P = np.exp(Z - Z.max(axis=1, keepdims=True))
-        P /= P.sum(axis=1, keepdims=True)
-        G = P
-        G[np.arange(len(yb)), yb] -= 1
+        if y.ndim == 2:
+            G = Z - yb
+        else:
+            G = np.exp(Z - Z.max(axis=1, keepdims=True))
+            G /= G.sum(axis=1, keepdims=True)
+            G[np.arange(len(yb)), yb] -= 1
         G /= len(yb)
         for layer in range(len(coefs) - 1, -1, -1):
             H = Hs[layer]
@@ -170,19 +189,23 @@ def _numpy_finetune_epoch(X, y, coefs, intercepts, batch_size, lr, activation):
 @pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
-def test_finetune_epoch_equals_numpy_reference(dtype, rtol, activation, n_threads):
+@pytest.mark.parametrize("head", ["softmax", "identity"])
+def test_finetune_epoch_equals_numpy_reference(head, dtype, rtol, activation, n_threads):
     # 40 input and hidden units: with two threads every layer has two blocks
     # of 16+ units (the output layer's 3 units stay on one block)
     rng = np.random.RandomState(1)
     sizes = [40, 37, 33, 3]
     X = rng.normal(size=(23, sizes[0])).astype(dtype)  # last batch is partial
-    y = rng.randint(3, size=23)
+    y = _targets(head, rng, 23, 3)
+    lr = 0.2  # (the identity head's larger gradients diverge at 0.02 with relu)
+    if head == "identity":
+        y, lr = y.astype(dtype), 0.001
     coefs, intercepts = _random_network(rng, sizes, dtype)
     expected = _numpy_finetune_epoch(X.astype(np.float64), y,
                                      [W.astype(np.float64) for W in coefs],
                                      [b.astype(np.float64) for b in intercepts],
-                                     batch_size=5, lr=0.2, activation=activation)
-    _run_epoch(X, y, coefs, intercepts, batch_size=5, lr=0.2, activation=activation,
+                                     batch_size=5, lr=lr, activation=activation)
+    _run_epoch(X, y, coefs, intercepts, batch_size=5, lr=lr, activation=activation,
                n_threads=n_threads)
     for got, want in zip(coefs + intercepts, expected[0] + expected[1]):
         assert got.dtype == dtype
