@@ -3,7 +3,7 @@
 from ._autoencoder import DenoisingAutoencoder
 from ._incremental import partial_fit_chunks
 from ._onnx import register_onnx_converter
-from ._stacked import SdAClassifier, StackedDenoisingAutoencoder
+from ._stacked import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
 from ._version import __version__
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "partial_fit_chunks",
     "register_onnx_converter",
     "SdAClassifier",
+    "SdARegressor",
     "StackedDenoisingAutoencoder",
     "__version__",
 ]

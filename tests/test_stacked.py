@@ -15,7 +15,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
+from skdae import (
+    DenoisingAutoencoder,
+    SdAClassifier,
+    SdARegressor,
+    StackedDenoisingAutoencoder,
+)
 from skdae._engine import openmp_max_threads as _openmp_max_threads
 from skdae._engine import seed_rng as _seed_rng
 from skdae._engine import train_stack_epoch
@@ -575,7 +580,7 @@ def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Pretraining layer 1/2 (64 -> 8 units)"
     assert "Pretraining layer 2/2 (8 -> 4 units)" in out
-    start = out.index("Fine-tuning 2 hidden layers and the softmax layer")
+    start = out.index("Fine-tuning 2 hidden layers and the softmax output layer")
     tail = out[start + 1:]
     assert [line.split(",")[0] for line in tail[::2]] == ["Iteration 1", "Iteration 2"]
     assert all(line.startswith("Validation score: ") for line in tail[1::2])
@@ -584,10 +589,12 @@ def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
 @pytest.mark.parametrize("pretrain", [True, False])
 @pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
 @pytest.mark.parametrize("n_threads", THREADS)
-def test_classifier_dense_and_csr_inputs_give_the_same_fit(pretrain, solver, momentum,
-                                                           n_threads, digits, monkeypatch):
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_fine_tuned_stack_dense_and_csr_inputs_give_the_same_fit(
+        Estimator, pretrain, solver, momentum, n_threads, digits, monkeypatch):
     # Fine-tuning's first layer reads CSR input over its stored entries (the
-    # pretraining's CSR engine too): TfidfVectorizer -> SdAClassifier works.
+    # pretraining's CSR engine too): TfidfVectorizer -> SdAClassifier works,
+    # and the same for the regressor (here on two targets made of the labels).
     import scipy.sparse as sp
 
     from skdae import _training
@@ -595,16 +602,19 @@ def test_classifier_dense_and_csr_inputs_give_the_same_fit(pretrain, solver, mom
     if n_threads == 2:
         monkeypatch.setattr(_training, "_MIN_FLOPS_PER_THREADED_BATCH", 0.0)
     X, y = digits[0][:400], digits[1][:400]
+    if Estimator is SdARegressor:
+        y = np.c_[y / 9.0, (y % 2) - 0.5]
     kw = dict(hidden_layer_sizes=(40, 33), corruption_levels=0.2, pretrain=pretrain,
               pretrain_max_iter=2, solver=solver, momentum=momentum, alpha=1e-3,
               learning_rate=0.05 if solver == "sgd" else 0.01, max_iter=3,
               early_stopping=False, batch_size=16, random_state=0)
-    dense = SdAClassifier(**kw).fit(X, y)
-    sparse = SdAClassifier(**kw).fit(sp.csr_matrix(X), y)
+    dense = Estimator(**kw).fit(X, y)
+    sparse = Estimator(**kw).fit(sp.csr_matrix(X), y)
     for a, b in zip(sparse.coefs_ + sparse.intercepts_, dense.coefs_ + dense.intercepts_):
         assert_allclose(a, b, rtol=1e-9, atol=1e-9)
     assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-9)
-    assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X),
+    predict = "predict_proba" if Estimator is SdAClassifier else "predict"
+    assert_allclose(getattr(sparse, predict)(sp.csr_matrix(X)), getattr(dense, predict)(X),
                     rtol=1e-9, atol=1e-12)
 
 
@@ -855,3 +865,100 @@ def test_a_users_keyboard_interrupt_message_is_kept(monkeypatch, digits):
     monkeypatch.setattr(DenoisingAutoencoder, "_epoch_runner", epoch_runner)
     with pytest.raises(KeyboardInterrupt, match="the user's own words"):
         StackedDenoisingAutoencoder((8,), max_iter=2).fit(X)
+
+
+# ---------------------------------------------------------------------- #
+# partial_fit, and the regressor
+# ---------------------------------------------------------------------- #
+def test_classifier_partial_fit_needs_classes_first_and_keeps_them(digits):
+    X, y = digits
+    clf = SdAClassifier((16,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))
+    assert_array_equal(clf.classes_, np.arange(10))
+    clf.partial_fit(X[y >= 5], y[y >= 5])  # classes seen only now were declared
+    with pytest.raises(ValueError, match=r"is not classes_"):
+        clf.partial_fit(X, y, classes=np.arange(3))
+    with pytest.raises(ValueError, match=r"labels the classifier was not fitted with: "
+                       r"\[10\]"):
+        clf.partial_fit(X[:3], np.array([1, 2, 10]))
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_partial_fit_passes_are_fit_epochs_without_pretraining(Estimator, digits):
+    # partial_fit never pretrains: its first call draws the network as
+    # pretrain=False does and runs one epoch of fit; later calls go on
+    X, y = digits
+    if Estimator is SdARegressor:
+        y, extra = y / 9.0, {}
+    else:
+        extra = {"classes": np.arange(10)}
+    params = dict(hidden_layer_sizes=(24, 16), solver="adam", random_state=0)
+    inc = Estimator(**params).partial_fit(X, y, **extra)
+    with pytest.warns(ConvergenceWarning):
+        whole = Estimator(pretrain=False, early_stopping=False, max_iter=1, **params).fit(
+            X, y)
+    assert inc.autoencoders_ == [] and inc.n_iter_ == 1 and inc.interrupted_ is None
+    for a, b in zip(inc.coefs_ + inc.intercepts_, whole.coefs_ + whole.intercepts_):
+        assert_array_equal(a, b)
+    assert inc.loss_curve_ == whole.loss_curve_
+    inc.partial_fit(X, y)
+    assert inc.n_iter_ == 2 and inc.t_ == 2 * len(X) and inc._adam_t > whole._adam_t
+    assert inc.loss_curve_[1] < inc.loss_curve_[0]
+
+
+def test_partial_fit_continues_a_pretrained_fit_and_an_interrupted_one(
+        monkeypatch, digits_split):
+    X, X_test, y, y_test = digits_split
+    params = dict(hidden_layer_sizes=(32,), corruption_levels=0.2, pretrain_max_iter=2,
+                  random_state=0)
+    _interrupt_epochs(monkeypatch, SdAClassifier, lambda clf: clf.n_iter_ == 0)
+    clf = SdAClassifier(**params)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    monkeypatch.undo()
+    pretrained = [W.copy() for W in clf.coefs_]
+    clf.set_params(solver="adam", learning_rate=0.01)  # fresh optimizer state
+    for _ in range(3):
+        clf.partial_fit(X, y)
+    assert clf.n_iter_ == 3 and clf.interrupted_ is None
+    assert len(clf.autoencoders_) == 1
+    assert not np.array_equal(clf.coefs_[0], pretrained[0])
+    assert clf.score(X_test, y_test) > 0.9
+    # after an early-stopping fit, partial_fit goes on by the training loss
+    fitted = SdAClassifier(max_iter=3, **params)
+    with pytest.warns(ConvergenceWarning):
+        fitted.fit(X, y)
+    fitted.partial_fit(X, y)
+    assert fitted.n_iter_ == 4 and len(fitted.loss_curve_) == 4
+    clf.set_params(hidden_layer_sizes=(16,))
+    with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
+        clf.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regressor_fits_a_smooth_function_of_several_outputs(dtype):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(600, 5)).astype(dtype)
+    Y = np.c_[np.sin(3 * X[:, 0]) + X[:, 1], X[:, 2] * X[:, 3] - X[:, 4]]
+    reg = SdARegressor((32, 32), solver="adam", learning_rate=0.003, max_iter=300,
+                       random_state=0).fit(X[:500], Y[:500])
+    assert reg.out_activation_ == "identity" and reg.n_outputs_ == 2
+    assert all(W.dtype == dtype for W in reg.coefs_)
+    pred = reg.predict(X[500:])
+    assert pred.shape == (100, 2) and pred.dtype == dtype
+    assert reg.score(X[500:], Y[500:]) > 0.9
+    # one output, as a vector or a column: predictions are a vector, as MLPRegressor's
+    one = SdARegressor((8,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert one.fit(X, Y[:, :1]).predict(X).shape == (600,)
+        assert one.fit(X, Y[:, 0]).predict(X).shape == (600,)
+
+
+def test_regressor_refuses_validation_targets_of_another_width(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="y_val has 2 outputs, but y has 1"):
+        SdARegressor((8,)).fit(X[:100], y[:100], X_val=X[100:150],
+                               y_val=np.c_[y[100:150], y[100:150]])
