@@ -543,7 +543,7 @@ def test_bad_labels_are_rejected_clearly(y_kind, match, digits):
         (dict(X_val=np.zeros((3, 64)), y_val=[0, 1, 2]), dict(early_stopping=False),
          "only used for early stopping"),
         (dict(X_val=np.zeros((3, 64)), y_val=[0, 1, 42]), {},
-         "y_val contains labels not present in y: \\[42\\]"),
+         "y_val contains labels the classifier was not fitted with: \\[42\\]"),
         (dict(X_val=np.zeros((3, 5)), y_val=[0, 1, 2]), {}, "X has 5 features"),
     ],
 )
