@@ -696,7 +696,7 @@ class _BaseSdA(
 
     def __init__(
         self,
-        hidden_layer_sizes=(1000, 1000, 1000),
+        hidden_layer_sizes=(500, 500),
         *,
         activation="sigmoid",
         pretrain=True,
@@ -1068,9 +1068,13 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default=(1000, 1000, 1000)
-        Number of units of each hidden layer, from the bottom up (the
-        authors' MNIST setting).
+    hidden_layer_sizes : int or tuple of int, default=(500, 500)
+        Number of units of each hidden layer, from the bottom up. The
+        default serves small tables and MNIST alike: on digits, MNIST (10 000
+        training images) and Adult it is as accurate as or more accurate
+        than the other sizes measured, and on digits 10 times faster than
+        the authors' MNIST network, ``(1000, 1000, 1000)``, which was the
+        default before (see the user guide's "The classifier's defaults").
 
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden activation of every layer, in pretraining and fine-tuning.

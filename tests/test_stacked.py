@@ -746,14 +746,20 @@ def test_defaults_fine_tune_from_informative_codes_to_096_on_digits(digits):
     # With its previous defaults (squared-error pretraining, SGD without
     # momentum) the classifier sat at chance for tens of epochs on digits and
     # early stopping ended it there (0.19 test accuracy): the pretrained codes
-    # had collapsed. The defaults start far above chance and reach 0.96.
+    # had collapsed. With the MNIST-sized network that was the default after
+    # that (3 x 1000 units) it reached 0.952 on these two splits, the least of
+    # the sizes measured (benchmarks/bench_sda_sizes.py). The defaults --
+    # every one, the network's size included -- start far above chance and
+    # reach 0.96. (One thread: the quality does not depend on it, and the
+    # test stays fast on a busy machine.)
     X, y = digits
     scores = []
-    for seed in range(3):
+    for seed in range(2):
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=0.25, random_state=seed, stratify=y)
-        clf = SdAClassifier(hidden_layer_sizes=(128, 64), random_state=seed)
-        clf.fit(X_train, y_train)
+        clf = SdAClassifier(random_state=seed)
+        with threadpool_limits(limits=1):
+            clf.fit(X_train, y_train)
         assert clf.validation_scores_[0] > 0.5
         assert clf.n_iter_ < clf.max_iter  # early stopping ended it
         scores.append(clf.score(X_test, y_test))
