@@ -15,13 +15,16 @@ parameter at its default, for a few network sizes, next to scikit-learn's
   the categorical ones one-hot encoded, ``?`` imputed with the column's most
   frequent value (``SimpleImputer``).
 
-Fit times are indicative only: they depend on what else the machine runs.
+Fit times are indicative only: they depend on what else the machine runs
+(on a machine whose cores other jobs use, ``OMP_NUM_THREADS=1
+OPENBLAS_NUM_THREADS=1`` made the small networks many times faster; the
+accuracies do not depend on it).
 
 Usage::
 
     python benchmarks/bench_sda_sizes.py digits
-    python benchmarks/bench_sda_sizes.py mnist --sizes 128 256,256
-    python benchmarks/bench_sda_sizes.py adult --json adult.json
+    SKDAE_DATA=/path/to/mnist python benchmarks/bench_sda_sizes.py mnist --sizes 128 256,256
+    python benchmarks/bench_sda_sizes.py adult --adult-dir /path/to/adult --json adult.json
 """
 
 import argparse
