@@ -167,8 +167,10 @@ def interruptible_fit(estimator, fresh):
             (getattr(estimator, key, None) for key in _WORK), before))
         if fresh and not kept:
             forget_fit(estimator)
-            message = (f"{name} was interrupted before its fit completed an epoch: "
-                       "nothing was kept, the estimator is unfitted.")
+            message = (f"{name} was interrupted before its fit completed anything "
+                       "it keeps (an epoch; for a stack, a whole pretrained layer; "
+                       "for a fine-tuned stack, the whole pretraining): nothing was "
+                       "kept, the estimator is unfitted.")
         else:
             describe = getattr(estimator, "_interrupted_state", None)
             message = f"{name} was interrupted: " + (
