@@ -15,7 +15,7 @@ except ModuleNotFoundError as _exc:  # a source tree whose extensions were never
     ) from None
 from ._incremental import partial_fit_chunks
 from ._onnx import register_onnx_converter
-from ._stacked import SdAClassifier, StackedDenoisingAutoencoder
+from ._stacked import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
 from ._version import __version__
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "partial_fit_chunks",
     "register_onnx_converter",
     "SdAClassifier",
+    "SdARegressor",
     "StackedDenoisingAutoencoder",
     "__version__",
 ]

@@ -360,6 +360,13 @@ default="masking"
     best_validation_score_ : float or None
         Best of ``validation_scores_``; None unless ``early_stopping=True``.
 
+    interrupted_ : str or None
+        None after a :meth:`fit` or :meth:`partial_fit` that ran to its end.
+        After Ctrl-C (``KeyboardInterrupt``, re-raised with this sentence as
+        its message) once an epoch completed, what the model holds: the
+        state of its last completed epoch (a fresh fit interrupted in its
+        first epoch is left unfitted instead).
+
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 

@@ -14,9 +14,12 @@
 #       Z = H Ldec + c,  G_Z = dL/dZ / B    (B, d)   decode, loss against X
 #       G_A = (G_Z Ldec^T) * s'(H)          (B, h)   back-propagate
 #       dLdec = H^T G_Z,  dLenc = X~^T G_A           update
-# - the stack fine-tuned with a softmax output layer (``SdAClassifier``):
-#   layers 0 .. L-1, forward through every layer, softmax and log-loss, then
-#   back down, every layer updated.
+# - the stack fine-tuned with an output layer (``SdAClassifier``,
+#   ``SdARegressor``): layers 0 .. L-1, forward through every layer, the
+#   head (softmax and log-loss against class labels, or the identity and the
+#   squared error against real targets), then back down, every layer updated.
+#   Both heads' gradient at the top pre-activation is (output - target) / B:
+#   only the forward output and the loss value depend on the head.
 #
 # Each layer is a ``Layer`` (weights of logical shape (n_in, n_out), stored
 # as is or transposed, its biases, their optimizer state) and every piece of
@@ -73,7 +76,7 @@ cdef enum:
     # phases of a fine-tuning epoch
     ST_PREPARE = 4      # first minibatch's rows
     ST_FORWARD = 5      # a hidden layer's forward pass, by output blocks
-    ST_OUTPUT = 6       # the softmax layer (one item); next minibatch's rows
+    ST_OUTPUT = 6       # the output layer (one item); next minibatch's rows
     ST_BACKWARD = 7     # a layer's backward pass and update
 
 # at least this many units per block of a multi-threaded phase
@@ -95,12 +98,16 @@ DEF MAX_LAYERS = 64
 
 cdef struct Model:
     int kind
-    Layer *layers           # autoencoder: [enc, dec]; stack: every layer, softmax last
+    Layer *layers           # autoencoder: [enc, dec]; stack: every layer, the output last
     int n_layers
     bint tied               # autoencoder: dec's weights are enc's
-    int loss, output        # autoencoder: reconstruction loss and output activation
+    # autoencoder: reconstruction loss and output activation; stack: the head,
+    # LOSS_CROSS_ENTROPY (softmax outputs against ``labels``) or
+    # LOSS_SQUARED_ERROR (identity outputs against ``targets``)
+    int loss, output
     double contraction      # autoencoder: weight of the contractive penalty
-    const Py_ssize_t *labels  # stack: class of each row
+    const Py_ssize_t *labels  # stack, softmax head: class of each row
+    const void *targets     # stack, identity head: target rows, (n, n_outputs)
 
 
 cdef struct Epoch:
@@ -130,7 +137,7 @@ cdef struct Epoch:
     void *w2                # contractive penalty: ||unit j||^2 per hidden unit
     void *q                 # and its row-gradient weights
     # stack buffers
-    void *H[MAX_LAYERS + 1]  # H[k]: input of layer k >= 1; H[L]: the logits
+    void *H[MAX_LAYERS + 1]  # H[k]: input of layer k >= 1; H[L]: the output's
     void *S                 # back-propagated dL/dH of the layer below
     # per item results
     double *item_loss
@@ -837,31 +844,44 @@ cdef int _ae_next(Epoch *ep, floating tag) noexcept nogil:
 # ---------------------------------------------------------------------- #
 # The fine-tuned stack
 # ---------------------------------------------------------------------- #
-cdef double _softmax_rows(
-    floating *A, const floating *bias, const Py_ssize_t *labels,
-    const Py_ssize_t *rows, Py_ssize_t bsz, Py_ssize_t k,
+cdef double _head_rows(
+    floating *A, const floating *bias, const Model *m, const Py_ssize_t *rows,
+    Py_ssize_t bsz, Py_ssize_t k,
 ) noexcept nogil:
-    """Add ``bias``, take the softmax of each row of ``A`` (bsz, k) and
-    overwrite ``A`` with ``(P - Y) / bsz`` (row ``r``'s class
-    ``labels[rows[r]]``). Returns the summed negative log-likelihood
-    ``sum_rows log(sum exp(a - m)) - (a_y - m)``."""
+    """Add ``bias`` to each row of the pre-activations ``A`` (bsz, k), take the
+    head's output ``P`` (softmax, or the identity) and overwrite ``A`` with
+    ``(P - T) / bsz``, the loss's gradient at the pre-activations, ``T`` the
+    rows' targets (one-hot class ``labels[rows[r]]``, or ``targets`` row
+    ``rows[r]``). Returns the summed loss: the negative log-likelihood
+    ``sum_rows log(sum exp(a - m)) - (a_y - m)``, or ``sum_rows 0.5 ||P -
+    T||^2``."""
     cdef Py_ssize_t r, j, y
-    cdef floating m, s, inv_s, zy
+    cdef floating mx, s, inv_s, zy, diff
     cdef floating inv_b = <floating> 1.0 / <floating> bsz
     cdef floating *a
-    cdef double acc = 0
+    cdef const floating *t
+    cdef double acc = 0, sq
     for r in range(bsz):
         a = A + r * k
-        y = labels[rows[r]]
-        m = a[0] + bias[0]
+        if m.loss == LOSS_SQUARED_ERROR:
+            t = (<const floating *> m.targets) + rows[r] * k
+            sq = 0
+            for j in range(k):
+                diff = a[j] + bias[j] - t[j]
+                sq += <double> diff * <double> diff
+                a[j] = _flush_tiny(diff * inv_b)
+            acc += 0.5 * sq
+            continue
+        y = m.labels[rows[r]]
+        mx = a[0] + bias[0]
         for j in range(k):
             a[j] = a[j] + bias[j]
-            if a[j] > m:
-                m = a[j]
-        zy = a[y] - m
+            if a[j] > mx:
+                mx = a[j]
+        zy = a[y] - mx
         s = 0
         for j in range(k):
-            a[j] = _exp(a[j] - m)
+            a[j] = _exp(a[j] - mx)
             s = s + a[j]
         acc += log(<double> s) - <double> zy
         inv_s = inv_b / s
@@ -872,8 +892,9 @@ cdef double _softmax_rows(
 
 
 cdef double _st_output(Epoch *ep, floating tag) noexcept nogil:
-    """The softmax layer: logits, softmax, log-loss and its gradient ``(P -
-    Y) / B`` over the logits, the step on the layer's biases."""
+    """The output layer: its pre-activations, the head's output, loss and
+    gradient ``(P - T) / B`` over the pre-activations, the step on the
+    layer's biases."""
     cdef int L = ep.model.n_layers
     cdef Layer *top = &ep.model.layers[L - 1]
     cdef Batch *bt = &ep.batch[ep.cur]
@@ -882,8 +903,7 @@ cdef double _st_output(Epoch *ep, floating tag) noexcept nogil:
     cdef Py_ssize_t r, j, k = top.n_out
     cdef double loss
     _forward_cols(top, 0, k, bt.size, <floating *> ep.H[L - 1], top.n_in, Z, k)
-    loss = _softmax_rows(Z, <floating *> top.b.w, ep.model.labels, ep.order + bt.start,
-                         bt.size, k)
+    loss = _head_rows(Z, <floating *> top.b.w, ep.model, ep.order + bt.start, bt.size, k)
     for j in range(k):
         gb[j] = 0
     for r in range(bt.size):
@@ -989,7 +1009,7 @@ cdef int _st_next(Epoch *ep, floating tag) noexcept nogil:
         ep.n_main = _n_blocks(ep, ep.model.layers[ep.layer].n_out)
         return ep.n_main
     if ep.kind == ST_FORWARD:
-        # the softmax layer (one item), and the next minibatch's rows
+        # the output layer (one item), and the next minibatch's rows
         ep.kind = ST_OUTPUT
         ep.n_main = 1
         if _has_next(ep):
@@ -1523,6 +1543,7 @@ def train_autoencoder_epoch(X, order, rng_state, params, state, optimizer, model
     m.output = model["output"]
     m.contraction = model.get("contraction", 0.0)
     m.labels = NULL
+    m.targets = NULL
     if m.loss != LOSS_SQUARED_ERROR and m.loss != LOSS_CROSS_ENTROPY:
         raise ValueError(f"engine: unknown loss code {m.loss}")
     _keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
@@ -1538,18 +1559,25 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
                       int n_threads=1):
     """Run one epoch of supervised fine-tuning of a feed-forward stack in place.
 
+    The output layer's head follows ``y``: class indices give a softmax
+    output and the log-loss (``SdAClassifier``), real targets the identity
+    and the squared error ``0.5 ||output - y||^2`` per row
+    (``SdARegressor``).
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features) or scipy CSR matrix
         Clean training inputs (fine-tuning applies no corruption).
-    y : ndarray of shape (n_samples,), dtype intp
-        Class index of each row, in ``[0, n_classes)``.
+    y : ndarray of shape (n_samples,), dtype intp, or of shape \
+(n_samples, n_outputs) and the parameters' dtype
+        Class index of each row, in ``[0, n_classes)``; or the target rows.
     order, rng_state, batch_size, shuffle, n_threads
         As for :func:`train_autoencoder_epoch`.
     coefs, intercepts : list of ndarray
         ``coefs[k]`` of shape (s_l, s_{k+1}), C-contiguous, and
         ``intercepts[k]`` of shape (s_{k+1},), updated in place; the last
-        layer is the softmax output layer, the others use ``activation``.
+        layer is the output layer (``n_classes`` or ``n_outputs`` units), the
+        others use ``activation``.
     state : list
         Optimizer state ``(m, v)`` of each array of ``coefs + intercepts``.
     optimizer : dict
@@ -1562,13 +1590,13 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
     -------
     loss_sum, adam_t, n_seen, status
         As for :func:`train_autoencoder_epoch`, the loss being the
-        cross-entropy of the softmax outputs.
+        cross-entropy of the softmax outputs, or the squared error.
     """
     cdef Epoch ep
     cdef Model m
     cdef Layer layers[MAX_LAYERS]
     cdef int k, L = len(coefs)
-    cdef Py_ssize_t n_classes
+    cdef Py_ssize_t n_outputs
     if L < 2 or L > MAX_LAYERS or len(intercepts) != L or len(state) != 2 * L:
         raise ValueError(f"engine: a stack needs 2 to {MAX_LAYERS} layers with one "
                          "intercept array and one optimizer state per array")
@@ -1582,21 +1610,27 @@ def train_stack_epoch(X, y, order, rng_state, coefs, intercepts, state, optimize
         if k > 0 and layers[k].n_in != layers[k - 1].n_out:
             raise ValueError(f"engine: layer {k} takes {layers[k].n_in} inputs but layer "
                              f"{k - 1} has {layers[k - 1].n_out} outputs")
-    n_classes = layers[L - 1].n_out
+    n_outputs = layers[L - 1].n_out
     m.kind = MODEL_STACK
     m.layers = layers
     m.n_layers = L
     m.tied = False
-    m.loss = -1
     m.output = ACT_IDENTITY
     m.contraction = 0
+    m.labels = NULL
+    m.targets = NULL
     _keep = _setup_rows(&ep, X, order, rng_state, dtype, layers[0].n_in, batch_size,
                         shuffle, n_threads)
     ep.noise = _corruption({}, &ep.data, dtype)
-    _array(y, "y", (ep.data.n,), np.intp, writable=False)
-    if ep.data.n and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"engine: class indices must lie in [0, {n_classes})")
-    m.labels = <const Py_ssize_t *> cnp.PyArray_DATA(y)
+    if isinstance(y, np.ndarray) and y.ndim == 2:
+        m.loss = LOSS_SQUARED_ERROR
+        m.targets = _array(y, "y", (ep.data.n, n_outputs), dtype, writable=False)
+    else:
+        m.loss = LOSS_CROSS_ENTROPY
+        _array(y, "y", (ep.data.n,), np.intp, writable=False)
+        if ep.data.n and (y.min() < 0 or y.max() >= n_outputs):
+            raise ValueError(f"engine: class indices must lie in [0, {n_outputs})")
+        m.labels = <const Py_ssize_t *> cnp.PyArray_DATA(y)
     return _train(&ep, &m, dtype)
 
 

@@ -127,7 +127,9 @@ def _names(registry):
 # the loss (0.1 is the authors' step for the cross-entropy and diverges with
 # the squared error on standardized MNIST). "log_loss" is SdAClassifier's
 # fine-tuning of the whole stack, where Adam needs a tenth of an autoencoder's
-# step (0.01 leaves wide stacks at chance). Measurements: the learning_rate
+# step (0.01 leaves wide stacks at chance); "regression" is SdARegressor's,
+# whose squared-error gradient is not bounded as the softmax's is, so SGD
+# takes a tenth of the classifier's step. Measurements: the learning_rate
 # docstrings and the user guide.
 AUTO_LEARNING_RATES = {
     ("adam", "cross_entropy"): 0.01,
@@ -136,6 +138,8 @@ AUTO_LEARNING_RATES = {
     ("sgd", "cross_entropy"): 0.1,
     ("sgd", "squared_error"): 0.01,
     ("sgd", "log_loss"): 0.1,
+    ("adam", "regression"): 0.001,
+    ("sgd", "regression"): 0.01,
 }
 
 

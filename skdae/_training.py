@@ -163,21 +163,63 @@ def forget_fit(estimator):
             delattr(estimator, name)
 
 
+# The lists an estimator's completed work goes into: its epochs, and the
+# layers of its pretraining.
+_WORK = ("loss_curve_", "autoencoders_")
+
+
 @contextmanager
 def interruptible_fit(estimator, fresh):
-    """Around a whole fit: a fresh fit that ends before it completed an epoch
-    -- interrupted (``KeyboardInterrupt``), diverged in its first epoch, or
-    refused its data -- leaves the estimator unfitted, never with the random
-    initial weights. (The epoch loop rolls back a partial epoch itself.)"""
-    curve = getattr(estimator, "loss_curve_", None)
+    """Around a whole fit: what an interrupt or an error leaves.
+
+    The epoch loop has rolled back a partial epoch itself. A fresh fit that
+    completed nothing it keeps -- an epoch (``loss_curve_``) or, for the
+    stacks, a pretrained layer (``autoencoders_``) -- is left unfitted,
+    whether it was interrupted (``KeyboardInterrupt``), diverged in its first
+    epoch or refused its data: never with its random initial weights.
+    Otherwise the estimator keeps the completed work and ``interrupted_``
+    says what it holds (the estimator's ``_interrupted_state()``, by default
+    :func:`kept_epochs`); an error in a continued fit that completed nothing
+    new leaves the estimator untouched. A ``KeyboardInterrupt`` is re-raised
+    with that sentence as its message. After a fit that ran to its end
+    ``interrupted_`` is None.
+    """
+    before = [getattr(estimator, key, None) for key in _WORK]
     try:
         yield
-    except BaseException:
-        if fresh:
-            now = getattr(estimator, "loss_curve_", None)
-            if now is curve or not now:
-                forget_fit(estimator)
+    except BaseException as exc:
+        error = isinstance(exc, Exception)
+        name = type(estimator).__name__
+        made = any(now is not was and now for now, was in zip(
+            (getattr(estimator, key, None) for key in _WORK), before))
+        if fresh and not made:
+            forget_fit(estimator)
+            message = (f"{name} was interrupted before its fit completed anything "
+                       "it keeps (an epoch; for a stack, a whole pretrained layer; "
+                       "for a fine-tuned stack, the whole pretraining): nothing was "
+                       "kept, the estimator is unfitted.")
+        elif error and not made:
+            raise
+        else:
+            describe = getattr(estimator, "_interrupted_state", None)
+            message = (f"{name} was {'stopped by an error' if error else 'interrupted'}: "
+                       + (describe() if describe else kept_epochs(estimator)))
+            estimator.interrupted_ = message
+        # (the outermost estimator's sentence wins; a message of the user's stays)
+        if isinstance(exc, KeyboardInterrupt) and (
+                not exc.args or getattr(exc, "_skdae_kept", False)):
+            exc.args = (message,)
+            exc._skdae_kept = True
         raise
+    estimator.interrupted_ = None
+
+
+def kept_epochs(estimator):
+    """What an interrupted epoch loop leaves, in words: the model of its
+    last completed epoch."""
+    return (f"it keeps the model as after its last completed epoch "
+            f"(n_iter_={estimator.n_iter_} epochs in all); the interrupted epoch "
+            "was rolled back.")
 
 
 def run_epochs(estimator, epoch, *, n_epochs, n_rows, incremental, X, y=None,

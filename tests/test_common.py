@@ -4,7 +4,12 @@ import pytest
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
+from skdae import (
+    DenoisingAutoencoder,
+    SdAClassifier,
+    SdARegressor,
+    StackedDenoisingAutoencoder,
+)
 
 # Small, fast instances (scikit-learn keeps the same kind in INIT_PARAMS). The
 # stacked estimators run with 1, 2 and 4 layers and the defaults of their
@@ -32,6 +37,18 @@ ESTIMATORS = [
     SdAClassifier(
         hidden_layer_sizes=(16, 16, 8, 8), pretrain_max_iter=3, max_iter=50,
         batch_size=16,
+    ),
+    SdARegressor(
+        hidden_layer_sizes=(16, 8), pretrain_max_iter=3, max_iter=50, batch_size=16,
+        early_stopping=False,
+    ),
+    SdARegressor(
+        hidden_layer_sizes=(16,), pretrain_max_iter=3, max_iter=50, batch_size=16,
+        n_iter_no_change=5,
+    ),
+    SdARegressor(
+        hidden_layer_sizes=(16, 16, 8, 8), pretrain_max_iter=3, max_iter=50,
+        batch_size=16, activation="tanh",
     ),
 ]
 TRANSFORMERS = ESTIMATORS[:5]
@@ -68,3 +85,12 @@ def test_extra_sklearn_checks(estimator, check_name):
         pytest.skip("the stacked autoencoder has no partial_fit")
     check = getattr(estimator_checks, check_name)
     check(type(estimator).__name__, estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("check_name", ["check_param_validation",
+                                        "check_estimators_partial_fit_n_features"])
+@pytest.mark.parametrize("estimator", ESTIMATORS[5:], ids=[
+    "classifier2", "classifier1", "classifier4", "regressor2", "regressor1", "regressor4"])
+def test_extra_sklearn_checks_of_the_fine_tuned_stacks(estimator, check_name):
+    getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)

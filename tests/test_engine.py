@@ -120,10 +120,14 @@ def test_malformed_csr_input_is_refused():
         _run(kw)
 
 
-def _stack_problem(dtype=np.float64, sizes=(D, 33, 3)):
+def _stack_problem(dtype=np.float64, sizes=(D, 33, 3), head="softmax"):
+    """A stack's epoch: class indices for the softmax head, or real targets
+    (N, n_outputs) for the identity head."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(N, sizes[0])).astype(dtype)
     y = rng.randint(sizes[-1], size=N).astype(np.intp)
+    if head == "identity":
+        y = rng.normal(size=(N, sizes[-1])).astype(dtype)
     coefs = [rng.normal(scale=0.3, size=(a, b)).astype(dtype)
              for a, b in zip(sizes[:-1], sizes[1:])]
     intercepts = [np.zeros(b, dtype) for b in sizes[1:]]
@@ -144,6 +148,8 @@ def _stack_problem(dtype=np.float64, sizes=(D, 33, 3)):
     (lambda kw: kw.__setitem__("state", kw["state"][:-1]), "optimizer state"),
     (lambda kw: kw["optimizer"].update(momentum=0.9), "optimizer state 1"),
     (lambda kw: kw.__setitem__("coefs", kw["coefs"][:1]), "layers|intercept"),
+    (lambda kw: kw.__setitem__("y", np.zeros((N, 2))), r"y has shape \(\d+, 2\)"),
+    (lambda kw: kw.__setitem__("y", np.zeros((N, 3), np.float32)), "y has dtype float32"),
 ])
 def test_stack_entry_point_refuses_mismatched_buffers(mutate, match):
     kw = _stack_problem()
@@ -182,12 +188,13 @@ def test_autoencoder_epochs_are_bit_identical_per_thread_count(sparse, solver, s
             assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=str(n_threads))
 
 
-def test_stack_epochs_are_bit_identical_per_thread_count():
+@pytest.mark.parametrize("head", ["softmax", "identity"])
+def test_stack_epochs_are_bit_identical_per_thread_count(head):
     results = {}
     for n_threads in THREADS:
         runs = []
         for _ in range(3):
-            kw = _stack_problem(sizes=(D, 70, 50, 4))
+            kw = _stack_problem(sizes=(D, 70, 50, 4), head=head)
             with threadpool_limits(limits=1, user_api="blas"):
                 loss_sum = train_stack_epoch(**kw, activation=Activation.ACT_TANH,
                                              batch_size=5, shuffle=True,

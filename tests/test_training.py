@@ -304,3 +304,34 @@ def test_more_openmp_threads_than_cores_fit_like_one_per_core(oversubscription):
         runs[n] = out.stdout.split()
     assert runs[cores][0] == str(cores)  # the threaded engine ran
     assert runs[cores] == runs[oversubscription * cores]
+
+
+def test_interrupted_fit_says_what_it_kept(monkeypatch):
+    # the KeyboardInterrupt (as the engine re-raises Ctrl-C) carries a
+    # sentence, which interrupted_ keeps; a fit that ran to its end has None
+    X = np.random.RandomState(0).rand(50, 6)
+    original = DenoisingAutoencoder._epoch_runner
+    interrupt_after = [2]  # epochs
+
+    def runner(self, *args, **kwargs):
+        epoch = original(self, *args, **kwargs)
+
+        def interrupted_epoch():
+            if self.n_iter_ == interrupt_after[0]:
+                raise KeyboardInterrupt
+            return epoch()
+
+        return interrupted_epoch
+
+    monkeypatch.setattr(DenoisingAutoencoder, "_epoch_runner", runner)
+    dae = DenoisingAutoencoder(4, max_iter=5, random_state=0)
+    with pytest.raises(KeyboardInterrupt, match=r"last completed epoch \(n_iter_=2"):
+        dae.fit(X)
+    assert dae.interrupted_.startswith("DenoisingAutoencoder was interrupted: it keeps")
+    assert dae.n_iter_ == 2
+    interrupt_after[0] = 0
+    with pytest.raises(KeyboardInterrupt, match="nothing was kept"):
+        dae.fit(X)  # a fresh fit interrupted in its first epoch
+    assert not hasattr(dae, "interrupted_") and not hasattr(dae, "components_")
+    monkeypatch.undo()
+    assert DenoisingAutoencoder(4, max_iter=2, random_state=0).fit(X).interrupted_ is None
