@@ -4,7 +4,12 @@ import pytest
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdae import DenoisingAutoencoder, SdAClassifier, StackedDenoisingAutoencoder
+from skdae import (
+    DAEOutlierDetector,
+    DenoisingAutoencoder,
+    SdAClassifier,
+    StackedDenoisingAutoencoder,
+)
 
 # Small, fast instances (scikit-learn keeps the same kind in INIT_PARAMS). The
 # stacked estimators run with 1, 2 and 4 layers and the defaults of their
@@ -32,6 +37,12 @@ ESTIMATORS = [
     SdAClassifier(
         hidden_layer_sizes=(16, 16, 8, 8), pretrain_max_iter=3, max_iter=50,
         batch_size=16,
+    ),
+    DAEOutlierDetector(n_estimators=2, max_iter=5, batch_size=16),
+    DAEOutlierDetector(
+        n_components=3, n_estimators=1, trim_fraction=0.0, max_iter=5, batch_size=16,
+        contamination=0.1, activation="tanh", corruption="swap", early_stopping=False,
+        normalize_errors=False,
     ),
 ]
 TRANSFORMERS = ESTIMATORS[:5]
