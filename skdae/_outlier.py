@@ -85,7 +85,7 @@ class DAEOutlierDetector(
         normalised errors are averaged (it evens out the seed-to-seed spread
         of a single small network).
 
-    trim_fraction : float, default=0.1
+    trim_fraction : float, default=0.2
         Fraction of the training rows left out of a second fit: after a first
         fit, the autoencoders are refitted from their initial seeds without
         the rows they reconstructed worst, so that outliers in the training
@@ -268,7 +268,7 @@ default="masking"
         *,
         contamination="auto",
         n_estimators=5,
-        trim_fraction=0.1,
+        trim_fraction=0.2,
         standardize=True,
         normalize_errors=True,
         activation="sigmoid",
