@@ -260,6 +260,7 @@ default="masking"
         "standardize": ["boolean"],
         "normalize_errors": ["boolean"],
         **_autoencoder_constraints(),
+        "random_state": ["random_state"],
     }
 
     def __init__(

@@ -79,3 +79,12 @@ def test_extra_sklearn_checks(estimator, check_name):
         pytest.skip("the stacked autoencoder has no partial_fit")
     check = getattr(estimator_checks, check_name)
     check(type(estimator).__name__, estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "check_name", ["check_param_validation", "check_estimators_partial_fit_n_features"]
+)
+def test_extra_sklearn_checks_outlier_detector(check_name):
+    estimator = DAEOutlierDetector(n_estimators=2, max_iter=5, batch_size=16)
+    getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
