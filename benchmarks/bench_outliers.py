@@ -340,6 +340,8 @@ def main():
                    help="skip the ADBench tables (e.g. to run MNIST or --speed alone)")
     p.add_argument("--no-main", action="store_true",
                    help="skip the full-protocol table (run only the capped deep table)")
+    p.add_argument("--no-deep", action="store_true",
+                   help="skip the capped table with PyOD's deep detectors")
     p.add_argument("--no-mnist", action="store_true")
     p.add_argument("--no-pyod", action="store_true")
     p.add_argument("--deep-max-train", type=int, default=1000,
@@ -399,7 +401,7 @@ def main():
         auto_cols = ["dataset", "true outliers %", "flagged %", "precision", "recall"]
         print_table('contamination="auto" on the test parts', auto_cols, auto)
         tables["auto"] = {"columns": auto_cols, "rows": auto}
-    if not args.only_ablation and not args.no_adbench and deep:
+    if not args.only_ablation and not args.no_adbench and not args.no_deep and deep:
         res = run_adbench(datasets, deep_seeds, {**detectors, **deep},
                           args.deep_max_train, None)
         dcols, drows = adbench_table(res, len(deep_seeds))
