@@ -70,13 +70,14 @@ MNIST = os.environ.get("SKDAE_DATA", "/work/shared/data/mnist")
 # detectors: each maps (X_train, seed) to a scorer of X_test (higher = normal)
 # ---------------------------------------------------------------------------
 class _PCAError:
-    """PCA reconstruction error, the linear baseline of an autoencoder."""
+    """PCA reconstruction error, the linear baseline of an autoencoder (half
+    as many components as columns, at most one per training row)."""
 
     def __init__(self, random_state):
         self.random_state = random_state
 
     def fit(self, X):
-        k = -(-X.shape[1] // 2)
+        k = min(-(-X.shape[1] // 2), X.shape[0])
         self.pca_ = PCA(n_components=k, random_state=self.random_state).fit(X)
         return self
 
@@ -333,7 +334,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
                    help="2 seeds (1 for the deep table), training parts capped at "
-                   "2000 rows, MNIST 3 digits, 4 tables timed")
+                   "2000 rows, MNIST 2 digits of 500 images, 4 tables timed")
     p.add_argument("--datasets", default="", help="comma-separated names (e.g. cardio,WBC)")
     p.add_argument("--seeds", type=int, default=None, help="number of splits (default 5)")
     p.add_argument("--no-adbench", action="store_true",
@@ -350,8 +351,9 @@ def main():
                    help="splits of the table with PyOD's deep detectors (default 2)")
     p.add_argument("--digits", default=None,
                    help="comma-separated digits of the MNIST table (default all 10)")
-    p.add_argument("--mnist-train", type=int, default=1000,
-                   help="training images per digit (a random subsample)")
+    p.add_argument("--mnist-train", type=int, default=None,
+                   help="training images per digit, a random subsample (default 1000, "
+                   "500 with --quick)")
     p.add_argument("--ablation", action="store_true",
                    help="also run the detector's variants (robust-training rules)")
     p.add_argument("--only-ablation", action="store_true")
@@ -424,7 +426,9 @@ def main():
 
     if not args.no_mnist and not args.only_ablation:
         digits = ([int(d) for d in args.digits.split(",")] if args.digits
-                  else range(3 if args.quick else 10))
+                  else range(2 if args.quick else 10))
+        if args.mnist_train is None:
+            args.mnist_train = 500 if args.quick else 1000
         out = mnist_one_class(args.mnist_train, 0, SKLEARN, digits)
         mcols = ["digit"] + list(SKLEARN)
         mrows = [[d] + [f"{out[d][n]:.3f}" for n in SKLEARN] for d in out]
