@@ -113,9 +113,15 @@ TABLES = {
     "outliers": dict(
         script="bench_outliers.py",
         quick=["--quick"],
-        full=[],
+        full=None,
         smoke=None,
         budget=145),
+    "outliers-full": dict(
+        script="bench_outliers.py",
+        quick=None,
+        full=["--no-mnist"],
+        smoke=None,
+        budget=None),
 }
 
 #: The page stays one page.

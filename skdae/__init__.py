@@ -15,10 +15,12 @@ except ModuleNotFoundError as _exc:  # a source tree whose extensions were never
     ) from None
 from ._incremental import partial_fit_chunks
 from ._onnx import register_onnx_converter
+from ._outlier import DAEOutlierDetector
 from ._stacked import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
 from ._version import __version__
 
 __all__ = [
+    "DAEOutlierDetector",
     "DenoisingAutoencoder",
     "partial_fit_chunks",
     "register_onnx_converter",

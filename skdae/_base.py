@@ -135,6 +135,16 @@ class _VersionedStateMixin:
                 ]
 
 
+def _forwarded_params(source, target_class, exclude=()):
+    """The parameters of ``source`` that ``target_class`` also takes, by name.
+
+    Forwarding by name (as scikit-learn's ``BaseEnsemble.estimator_params``)
+    keeps the list of shared parameters in one place: the signatures of the
+    two classes. ``exclude``: names the caller sets itself."""
+    names = set(target_class._get_param_names()) - set(exclude)
+    return {k: v for k, v in source.get_params(deep=False).items() if k in names}
+
+
 def _same(a, b):
     try:
         return bool(a == b)

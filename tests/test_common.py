@@ -5,6 +5,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdae import (
+    DAEOutlierDetector,
     DenoisingAutoencoder,
     SdAClassifier,
     SdARegressor,
@@ -51,6 +52,16 @@ ESTIMATORS = [
         batch_size=16, activation="tanh",
     ),
 ]
+FINE_TUNED = ESTIMATORS[5:]
+DETECTORS = [
+    DAEOutlierDetector(n_estimators=2, max_iter=5, batch_size=16),
+    DAEOutlierDetector(
+        n_components=3, n_estimators=1, trim_fraction=0.0, max_iter=5, batch_size=16,
+        contamination=0.1, activation="tanh", corruption="swap", early_stopping=False,
+        normalize_errors=False,
+    ),
+]
+ESTIMATORS += DETECTORS
 TRANSFORMERS = ESTIMATORS[:5]
 
 
@@ -90,7 +101,8 @@ def test_extra_sklearn_checks(estimator, check_name):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("check_name", ["check_param_validation",
                                         "check_estimators_partial_fit_n_features"])
-@pytest.mark.parametrize("estimator", ESTIMATORS[5:], ids=[
-    "classifier2", "classifier1", "classifier4", "regressor2", "regressor1", "regressor4"])
-def test_extra_sklearn_checks_of_the_fine_tuned_stacks(estimator, check_name):
+@pytest.mark.parametrize("estimator", FINE_TUNED + DETECTORS, ids=[
+    "classifier2", "classifier1", "classifier4", "regressor2", "regressor1", "regressor4",
+    "detector", "detector-swap"])
+def test_extra_sklearn_checks_of_the_fine_tuned_stacks_and_detectors(estimator, check_name):
     getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
