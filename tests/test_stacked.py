@@ -596,7 +596,7 @@ def test_verbose_names_a_single_hidden_layer_in_the_singular(digits, capsys):
     X, y = digits
     SdAClassifier(hidden_layer_sizes=(8,), pretrain_max_iter=1, max_iter=1,
                   verbose=1, random_state=0).fit(X, y)
-    assert "Fine-tuning 1 hidden layer and the softmax layer" in capsys.readouterr().out
+    assert "Fine-tuning 1 hidden layer and the softmax output layer" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("pretrain", [True, False])
