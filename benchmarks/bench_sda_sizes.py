@@ -28,9 +28,7 @@ Usage::
 """
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 import warnings
@@ -45,6 +43,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 
 from skdae import SdAClassifier
+
+import _runner
 
 _SIZES = ["128", "256", "256,256", "500,500", "1000,1000,1000"]
 _ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num",
@@ -112,7 +112,7 @@ def main(argv=None):
     p.add_argument("--mnist-train", type=int, default=10_000)
     p.add_argument("--adult-dir", default=None)
     p.add_argument("--no-mlp", action="store_true", help="leave out MLPClassifier()")
-    p.add_argument("--json", default=None, help="also write the table to this JSON file")
+    _runner.add_json_argument(p)
     args = p.parse_args(argv)
     rows = []
     for name, make in _models(args.sizes):
@@ -136,23 +136,17 @@ def main(argv=None):
                      round(float(np.median(times)), 1)])
     columns = ["model", "test accuracy (mean)", "sd", "epochs (median)",
                "fit s (median, indicative)"]
-    title = f"SdAClassifier network sizes on {args.dataset}, {args.seeds} seeds"
     notes = ["fit times are indicative only: measured on a shared machine"]
     if args.dataset == "mnist":
         notes.append(f"the first {args.mnist_train} training images, the 10 000 test images")
-    print(f"\n{title}\n")
-    print("| " + " | ".join(columns) + " |")
-    print("|---|" + "---:|" * (len(columns) - 1))
-    for row in rows:
-        print("| " + " | ".join(str(v) for v in row) + " |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"name": "bench_sda_sizes_" + args.dataset, "title": title,
-                       "command": " ".join(["python"] + sys.argv), "columns": columns,
-                       "rows": rows, "notes": notes,
-                       "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}},
-                      f, indent=1)
-
+    t = _runner.table("sda-sizes-" + args.dataset,
+                      f"SdAClassifier network sizes on {args.dataset}, {args.seeds} seeds",
+                      columns, rows, notes)
+    for line in _runner.machine_lines():
+        print(line)
+    print(f"\n{t['title']}\n")
+    print(_runner.markdown(t))
+    _runner.write_json(args.json, __file__, t)
 
 if __name__ == "__main__":
     main()
