@@ -374,9 +374,8 @@ def main():
     datasets = load_datasets(names)
     notes = [f"ADBench tables: {', '.join(datasets)}; {n_seeds} seeds (stratified 70/30 "
              "splits), StandardScaler fitted on each training part"
-             + (f"; training parts capped at {max_train} rows" if max_train else ""),
-             "Times are wall-clock seconds on a shared 2-core machine: noisy, compare "
-             "within one run only."]
+             + (f"; training parts capped at {max_train} rows" if max_train else "")
+             + "; times are wall-clock seconds, to compare within one run."]
     detectors, deep = dict(SKLEARN), {}
     if not args.no_pyod:
         pyod, note = _pyod_factories()
