@@ -544,3 +544,16 @@ def reexec_without_openblas_vars(requested):
     if requested and any(v in os.environ for v in OB_VARS):
         env = {k: v for k, v in os.environ.items() if k not in OB_VARS}
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def fit_and_score(model, X_train, y_train, X_test, y_test):
+    """Fit ``model`` with its warnings silenced; return its test score, the fit's
+    wall-clock seconds and its epochs (``n_iter_``, 0 when it has none)."""
+    import warnings
+
+    tic = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train, y_train)
+    seconds = time.perf_counter() - tic
+    return model.score(X_test, y_test), seconds, getattr(model, "n_iter_", 0)

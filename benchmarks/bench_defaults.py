@@ -16,8 +16,6 @@ Usage::
 """
 
 import argparse
-import time
-import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -26,6 +24,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from skdae import SdAClassifier
+
+import _runner
 
 _SDA = {
     "the defaults": {},
@@ -65,14 +65,11 @@ def main(argv=None):
         for seed in range(args.splits):
             X_tr, X_te, y_tr, y_te = train_test_split(
                 X, y, test_size=0.25, random_state=seed, stratify=y)
-            model = _model(name, seed)
-            tic = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X_tr, y_tr)
-            times.append(time.perf_counter() - tic)
-            scores.append(model.score(X_te, y_te))
-            epochs.append(getattr(model, "n_iter_", 0))
+            score, seconds, n_iter = _runner.fit_and_score(
+                _model(name, seed), X_tr, y_tr, X_te, y_te)
+            scores.append(score)
+            times.append(seconds)
+            epochs.append(n_iter)
         results[name] = np.array(scores), np.median(epochs), np.mean(times)
         print(f"  {name}: {np.mean(scores):.3f}", flush=True)
     base = results["the defaults"][0]

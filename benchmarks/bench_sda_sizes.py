@@ -30,8 +30,6 @@ Usage::
 import argparse
 import os
 import sys
-import time
-import warnings
 
 import numpy as np
 from sklearn.compose import make_column_transformer
@@ -121,14 +119,10 @@ def main(argv=None):
         scores, times, epochs = [], [], []
         for seed in range(args.seeds):
             X_tr, X_te, y_tr, y_te = _DATA[args.dataset](seed, args)
-            model = make(seed)
-            tic = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X_tr, y_tr)
-            times.append(time.perf_counter() - tic)
-            scores.append(model.score(X_te, y_te))
-            epochs.append(model.n_iter_)
+            score, seconds, n_iter = _runner.fit_and_score(make(seed), X_tr, y_tr, X_te, y_te)
+            scores.append(score)
+            times.append(seconds)
+            epochs.append(n_iter)
             print(f"  {name} seed {seed}: {scores[-1]:.4f} in {times[-1]:.1f} s",
                   file=sys.stderr, flush=True)
         rows.append([name, round(float(np.mean(scores)), 4),
