@@ -577,6 +577,22 @@ def test_finetuning_divergence_in_the_first_epoch_leaves_the_classifier_unfitted
         clf.predict(X)
 
 
+def test_finetuning_divergence_after_pretraining_keeps_the_pretrained_layers(digits):
+    # the same rule as Ctrl-C at that point: the completed pretraining is kept,
+    # and interrupted_ says what the estimator holds
+    X, y = digits
+    clf = SdAClassifier(hidden_layer_sizes=(16,), activation="relu", pretrain_max_iter=2,
+                        learning_rate=1e150, early_stopping=False, max_iter=5,
+                        random_state=0)
+    with pytest.raises(ValueError, match="Fine-tuning diverged in epoch 1"):
+        clf.fit(X, y)
+    assert len(clf.autoencoders_) == 1
+    assert clf.n_iter_ == 0
+    assert clf.interrupted_.startswith("SdAClassifier was stopped by an error: ")
+    assert np.all(np.isfinite(clf.coefs_[0]))
+    np.testing.assert_array_equal(clf.coefs_[0], clf.autoencoders_[0].components_.T)
+
+
 def test_verbose_reports_pretraining_and_finetuning(digits_split, capsys):
     X_train, X_val, y_train, y_val = digits_split
     SdAClassifier(
