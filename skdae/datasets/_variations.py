@@ -288,7 +288,7 @@ def _rectangle_geometry(n, rng, min_side):
     prefer_skip_nested_validation=True,
 )
 def make_rectangles(*, image=False, n_train=None, n_valid=None, n_test=None, random_state=None):
-    """Make the rectangles problems of Larochelle et al. (2007): tall or wide?
+    """Make the rectangles problems of Larochelle et al. (2007): tall or wide.
 
     ==================   ===============================================
     Classes                                    2 (1 = tall, 0 = wide)
@@ -465,7 +465,7 @@ _BALANCE_BIN = 8
     prefer_skip_nested_validation=True,
 )
 def make_convex(*, n_train=None, n_valid=None, n_test=None, random_state=None):
-    """Make the convex problem of Larochelle et al. (2007): convex or not?
+    """Make the convex problem of Larochelle et al. (2007): convex or not.
 
     ==================   ===========================================
     Classes                               2 (1 = convex, 0 = not)
